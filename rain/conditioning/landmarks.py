@@ -139,3 +139,18 @@ def mirror(lm: Landmarks) -> Landmarks:
     hands_conf = None if lm.hands_conf is None else lm.hands_conf[::-1].copy()
     return Landmarks(flip(lm.body)[body_idx], lm.body_conf[body_idx], flip(lm.face)[face_idx],
                      lm.face_conf[face_idx], hands, hands_conf)
+
+
+def face_size(face: np.ndarray) -> float:
+    """Face size used for dot radii and retarget offsets: the jaw width |p16 - p0|."""
+    return float(np.linalg.norm(face[16] - face[0]))
+
+
+def face_axes(face: np.ndarray) -> np.ndarray:
+    """The face's own axes as rows of a 2x2 matrix: x along the eye line (from the person's right
+    eye to the left eye, image-rightwards for an upright face), y perpendicular (towards the chin).
+    ``local = (p - origin) @ axes.T`` and ``p = origin + local @ axes``."""
+    d = face[list(LEFT_EYE)].mean(0) - face[list(RIGHT_EYE)].mean(0)
+    n = float(np.linalg.norm(d))
+    x = d / n if n > 1e-9 else np.array([1.0, 0.0])
+    return np.array([[x[0], x[1]], [-x[1], x[0]]], dtype=np.float64)

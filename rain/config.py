@@ -1,0 +1,222 @@
+"""Typed configuration for every RAIN component, and the two presets.
+
+Every default is defined here once. `tiny()` is a random-weight model small enough that a test runs a
+pile call in milliseconds; `sd15()` is the architecture of the published RAIN-v0.1 weights
+(Stable Diffusion 1.5 UNets, AnimateDiff-v2 temporal modules, 26-dot face pose guider).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Shared by the denoising UNet and the reference net (same spatial layout, same layer names)."""
+
+    in_channels: int = 4  # latent channels in (must equal the VAE's latent channels)
+    out_channels: int = 4  # latent channels out (denoiser only; the reference net has no output head)
+    block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280)  # width of each resolution level
+    layers_per_block: int = 2  # ResNet + transformer pairs per down block (up blocks get one more)
+    cross_attention_dim: int = 768  # width of the image-embedding token the UNets cross-attend to
+    num_attention_heads: int = 8  # heads of the spatial attention layers
+    norm_num_groups: int = 32  # GroupNorm groups everywhere in the UNets
+    motion_num_attention_heads: int = 8  # heads of the 1-D temporal attention modules
+    motion_max_seq_length: int = 32  # length of the temporal sinusoidal position table (>= pile size)
+    time_cond_proj_dim: int = 512  # width of the LCM guidance-scale embedding fed to the time embedding
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.block_out_channels)
+
+    def motion_unet_kwargs(self) -> dict[str, Any]:
+        """Arguments of diffusers' `UNetMotionModel` (AnimateDiff-v2 layout: the last down block has no cross attention)."""
+        n = self.num_levels
+        return dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            down_block_types=("CrossAttnDownBlockMotion",) * (n - 1) + ("DownBlockMotion",),
+            up_block_types=("UpBlockMotion",) + ("CrossAttnUpBlockMotion",) * (n - 1),
+            block_out_channels=self.block_out_channels,
+            layers_per_block=self.layers_per_block,
+            norm_num_groups=self.norm_num_groups,
+            cross_attention_dim=self.cross_attention_dim,
+            num_attention_heads=self.num_attention_heads,
+            motion_num_attention_heads=self.motion_num_attention_heads,
+            motion_max_seq_length=self.motion_max_seq_length,
+            use_motion_mid_block=True,
+            time_cond_proj_dim=self.time_cond_proj_dim,
+        )
+
+    def reference_unet_kwargs(self) -> dict[str, Any]:
+        """Arguments of diffusers' `UNet2DConditionModel` for the reference net (same names as the denoiser)."""
+        n = self.num_levels
+        return dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            down_block_types=("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1),
+            block_out_channels=self.block_out_channels,
+            layers_per_block=self.layers_per_block,
+            norm_num_groups=self.norm_num_groups,
+            cross_attention_dim=self.cross_attention_dim,
+            attention_head_dim=self.num_attention_heads,  # diffusers' legacy name: SD1.5 means 8 heads
+        )
+
+
+@dataclass(frozen=True)
+class PoseGuiderConfig:
+    conditioning_channels: int = 3  # RGB condition image, scaled to [0, 1]
+    block_out_channels: tuple[int, ...] = (16, 32, 96, 256)  # one stride-2 step between consecutive widths
+
+    @property
+    def downscale(self) -> int:
+        return 2 ** (len(self.block_out_channels) - 1)
+
+
+@dataclass(frozen=True)
+class ImageEncoderConfig:
+    """A transformers `CLIPVisionModelWithProjection`; its projection is the single cross-attention token."""
+
+    hidden_size: int = 1024  # ViT width (CLIP ViT-L/14 for the published tier)
+    intermediate_size: int = 4096  # ViT MLP width
+    num_hidden_layers: int = 24  # ViT depth
+    num_attention_heads: int = 16  # ViT heads
+    image_size: int = 224  # the encoder's input size; the reference image is resized to it
+    patch_size: int = 14  # ViT patch size
+    mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)  # CLIP input normalisation
+    std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)  # CLIP input normalisation
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    kind: Literal["kl", "tiny"] = "kl"  # diffusers AutoencoderKL or AutoencoderTiny
+    block_out_channels: tuple[int, ...] = (128, 256, 512, 512)  # encoder/decoder widths per level
+    layers_per_block: int = 2  # kl: ResNets per level; tiny: blocks per level
+    latent_channels: int = 4  # channels of the latent the UNets see
+
+    @property
+    def downscale(self) -> int:
+        return 2 ** (len(self.block_out_channels) - 1)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Noise schedule of the training process; the LCM step and the pile's levels derive from it."""
+
+    num_train_timesteps: int = 1000  # length of the training noise schedule
+    beta_start: float = 0.00085  # SD1.5 scaled-linear betas
+    beta_end: float = 0.012
+    beta_schedule: str = "scaled_linear"
+    prediction_type: Literal["epsilon", "v_prediction"] = "v_prediction"  # what the UNet predicts
+    rescale_betas_zero_snr: bool = True  # zero terminal SNR (needs v-prediction)
+    timestep_scaling: float = 10.0  # LCM boundary-condition scaling of the timestep
+    guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
+
+
+@dataclass(frozen=True)
+class PileConfig:
+    """The paper's K = frames_per_group * num_groups frames in p = num_groups groups, T = num_groups steps."""
+
+    frames_per_group: int = 4  # frames that enter (and leave) the pile per UNet call
+    num_groups: int = 4  # groups in a full pile = noise levels = LCM steps
+
+    @property
+    def num_frames(self) -> int:
+        return self.frames_per_group * self.num_groups
+
+    def validate(self, max_frames: int) -> None:
+        for name in ("frames_per_group", "num_groups"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"PileConfig.{name} must be a positive integer, got {value!r}")
+        if self.num_frames > max_frames:
+            raise ValueError(
+                f"a pile of {self.num_groups} groups x {self.frames_per_group} frames = {self.num_frames} frames "
+                f"exceeds the temporal position table of the UNet ({max_frames} frames)"
+            )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    resolution: int = 512  # square image size the model generates
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    pose_guider: PoseGuiderConfig = field(default_factory=PoseGuiderConfig)
+    image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    pile: PileConfig = field(default_factory=PileConfig)
+
+    @property
+    def latent_size(self) -> int:
+        return self.resolution // self.vae.downscale
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistency between the parts."""
+        if self.pose_guider.downscale != self.vae.downscale:
+            raise ValueError(
+                f"the pose guider downsamples by {self.pose_guider.downscale} but the VAE by {self.vae.downscale}: "
+                "pose features must land on the latent grid"
+            )
+        if self.resolution % (self.vae.downscale * 2 ** (self.unet.num_levels - 1)):
+            raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
+        if self.unet.in_channels != self.vae.latent_channels:
+            raise ValueError("UNetConfig.in_channels must equal VAEConfig.latent_channels")
+        if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type != "v_prediction":
+            raise ValueError("zero terminal SNR needs v-prediction: epsilon is undefined at the last timestep")
+        self.pile.validate(self.unet.motion_max_seq_length)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        parts = {f.name: f.type for f in dataclasses.fields(cls)}
+        sub = {"unet": UNetConfig, "pose_guider": PoseGuiderConfig, "image_encoder": ImageEncoderConfig,
+               "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig}
+        unknown = set(data) - set(parts)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in sub:
+                kwargs[name] = sub[name](**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+            else:
+                kwargs[name] = value
+        return cls(**kwargs)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ModelConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def sd15() -> ModelConfig:
+    """The published RAIN-v0.1 architecture: the class defaults above."""
+    return ModelConfig()
+
+
+def tiny() -> ModelConfig:
+    """A random-weight model for tests: 64x64 images, 8x8 latents, a few thousand parameters per part."""
+    return ModelConfig(
+        resolution=64,
+        unet=UNetConfig(
+            block_out_channels=(16, 32), layers_per_block=1, cross_attention_dim=16, num_attention_heads=2,
+            norm_num_groups=8, motion_num_attention_heads=2, time_cond_proj_dim=16,
+        ),
+        pose_guider=PoseGuiderConfig(block_out_channels=(8, 8, 8, 16)),
+        image_encoder=ImageEncoderConfig(
+            hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32,
+            patch_size=8,
+        ),
+        vae=VAEConfig(kind="tiny", block_out_channels=(8, 8, 8, 8), layers_per_block=1),
+    )
+
+
+PRESETS = {"tiny": tiny, "sd15": sd15}

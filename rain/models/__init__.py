@@ -1,0 +1,53 @@
+"""All RAIN model parts, built from one `ModelConfig` and frozen after load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rain.config import ModelConfig
+from rain.models.attention import install_reference_processors
+from rain.models.image_encoder import ImageEncoder
+from rain.models.pose_guider import PoseGuider
+from rain.models.reference_net import ReferenceNet
+from rain.models.unet import RainUNet
+from rain.models.vae import build_vae
+
+
+@dataclass(frozen=True)
+class RainModels:
+    unet: RainUNet  # the denoiser with temporal modules
+    reference_net: ReferenceNet  # run once per reference image
+    pose_guider: PoseGuider  # condition image -> features added after conv_in
+    image_encoder: ImageEncoder  # reference image -> one cross-attention token
+    vae: torch.nn.Module  # AutoencoderKL or AutoencoderTiny
+
+    def named_parts(self) -> dict[str, torch.nn.Module]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def freeze(self) -> "RainModels":
+        """Eval mode, no gradients: from here on the models are shared, read-only."""
+        for module in self.named_parts().values():
+            module.eval().requires_grad_(False)
+        return self
+
+
+def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
+    """Random-weight models for `config` (on the current default device, `meta` included)."""
+    config.validate()
+    if seed is not None:
+        torch.manual_seed(seed)
+    unet = RainUNet(**config.unet.motion_unet_kwargs())
+    reference_net = ReferenceNet(**config.unet.reference_unet_kwargs())
+    names_denoiser = install_reference_processors(unet)
+    names_reference = install_reference_processors(reference_net)
+    if names_denoiser != names_reference:
+        raise RuntimeError("the reference net and the denoiser must have the same self-attention layer names")
+    return RainModels(
+        unet=unet,
+        reference_net=reference_net,
+        pose_guider=PoseGuider(config.pose_guider, config.unet.block_out_channels[0]),
+        image_encoder=ImageEncoder(config.image_encoder, config.unet.cross_attention_dim),
+        vae=build_vae(config.vae),
+    )

@@ -1,0 +1,54 @@
+"""The denoising UNet: diffusers' `UNetMotionModel` with per-frame timesteps and pose features.
+
+Layer names, blocks and temporal modules are diffusers' own (AnimateDiff-v2 layout: two temporal modules
+per down block, one in the mid block, three per up block). Only `forward` is ours, and it differs from
+diffusers' in two narrow ways: every frame gets its own time embedding (the pile holds frames at
+different noise levels), and pose-guider features are added to the output of `conv_in`.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import UNetMotionModel
+
+from rain.models.attention import ReferenceRead
+from rain.models.blocks import run_blocks
+
+
+class RainUNet(UNetMotionModel):
+    """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
+
+    def forward(  # type: ignore[override]
+        self,
+        sample: torch.Tensor,  # (b, c, f, h, w) noisy latents
+        timesteps: torch.Tensor,  # (b, f) one timestep per frame
+        encoder_hidden_states: torch.Tensor,  # (b, n, d) image-embedding tokens, shared by the frames
+        pose_features: torch.Tensor | None = None,  # (b, c0, f, h, w) pose-guider output, c0 = first block width
+        guidance_embedding: torch.Tensor | None = None,  # (b, time_cond_proj_dim)
+        reference: ReferenceRead | None = None,  # reference tokens for the spatial self-attention
+    ) -> torch.Tensor:  # (b, c_out, f, h, w)
+        b, _, f, h, w = sample.shape
+        if timesteps.shape != (b, f):
+            raise ValueError(f"timesteps must have shape (batch, frames) = {(b, f)}, got {tuple(timesteps.shape)}")
+
+        # 1. time embedding, one per frame (diffusers repeats one per video instead)
+        t_emb = self.time_proj(timesteps.reshape(b * f)).to(self.dtype)  # (b*f, c0)
+        cond = None if guidance_embedding is None else guidance_embedding.repeat_interleave(f, dim=0)
+        emb = self.time_embedding(t_emb, cond)  # (b*f, 4*c0)
+
+        # 2. fold frames into the batch; every frame sees the same image token(s)
+        x = sample.permute(0, 2, 1, 3, 4).reshape(b * f, -1, h, w)  # (b*f, c, h, w)
+        context = encoder_hidden_states.repeat_interleave(f, dim=0)  # (b*f, n, d)
+        kwargs = {"reference": reference} if reference is not None else None
+
+        # 3. conv_in, plus the pose features
+        x = self.conv_in(x)  # (b*f, c0, h, w)
+        if pose_features is not None:
+            x = x + pose_features.permute(0, 2, 1, 3, 4).reshape(x.shape)
+
+        # 4. down, mid and up blocks (temporal modules run inside each block, over the f frames)
+        x = run_blocks(self, x, emb, context, kwargs, num_frames=f)
+
+        # 5. output head, unfold frames
+        x = self.conv_out(self.conv_act(self.conv_norm_out(x)))  # (b*f, c_out, h, w)
+        return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)

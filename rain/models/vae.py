@@ -1,0 +1,39 @@
+"""The autoencoder: diffusers' `AutoencoderKL` (full tier) or `AutoencoderTiny` (tiny tier), one interface."""
+
+from __future__ import annotations
+
+import torch
+from diffusers import AutoencoderKL, AutoencoderTiny
+
+from rain.config import VAEConfig
+
+
+def build_vae(config: VAEConfig) -> AutoencoderKL | AutoencoderTiny:
+    if config.kind == "kl":
+        return AutoencoderKL(
+            block_out_channels=config.block_out_channels, layers_per_block=config.layers_per_block,
+            latent_channels=config.latent_channels,
+            down_block_types=("DownEncoderBlock2D",) * len(config.block_out_channels),
+            up_block_types=("UpDecoderBlock2D",) * len(config.block_out_channels),
+        )
+    if config.kind == "tiny":
+        n = len(config.block_out_channels)
+        return AutoencoderTiny(
+            encoder_block_out_channels=config.block_out_channels, decoder_block_out_channels=config.block_out_channels,
+            num_encoder_blocks=(1,) + (config.layers_per_block,) * (n - 1),
+            num_decoder_blocks=(config.layers_per_block,) * (n - 1) + (1,), latent_channels=config.latent_channels,
+        )
+    raise ValueError(f"unknown VAE kind {config.kind!r}: expected 'kl' or 'tiny'")
+
+
+def encode(vae: AutoencoderKL | AutoencoderTiny, images: torch.Tensor) -> torch.Tensor:
+    """(b, 3, H, W) in [0, 1] -> (b, c, h, w) scaled latents (the distribution's mode for a KL VAE)."""
+    out = vae.encode(images * 2 - 1)
+    latents = out.latent_dist.mode() if hasattr(out, "latent_dist") else out.latents
+    return latents * vae.config.scaling_factor
+
+
+def decode(vae: AutoencoderKL | AutoencoderTiny, latents: torch.Tensor) -> torch.Tensor:
+    """(b, c, h, w) scaled latents -> (b, 3, H, W) images in [0, 1]."""
+    images = vae.decode(latents / vae.config.scaling_factor).sample
+    return ((images + 1) / 2).clamp(0, 1)

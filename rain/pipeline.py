@@ -1,0 +1,152 @@
+"""The RAIN pipeline: frozen models + config; every stream's mutable data lives in its `StreamState`.
+
+Data flow of one call: condition images -> pose guider -> pile (push a noise group) -> UNet over every
+frame at its own timestep -> per-frame LCM step -> pop the group that became clean -> VAE decode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from rain import pile
+from rain.config import ModelConfig
+from rain.images import check_rgb, square, to_tensor, to_uint8
+from rain.models import RainModels, build_models
+from rain.models.attention import ReferenceRead
+from rain.models.vae import decode, encode
+from rain.precision import Precision, autocast, resolve
+from rain.scheduler import PileSchedule, guidance_embedding
+from rain.state import ReferenceState, StreamState
+
+logger = logging.getLogger(__name__)
+
+
+class RainPipeline:
+    def __init__(self, models: RainModels, config: ModelConfig, precision: Precision = "auto") -> None:
+        config.validate()
+        self.config = config
+        self.models = models.freeze()
+        self.device = next(models.unet.parameters()).device
+        self.precision = resolve(precision, self.device)
+        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups)
+        self.guidance = guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
+                                           config.unet.time_cond_proj_dim).to(self.device)  # (1, d)
+        logger.info("RAIN pipeline ready: %dx%d, pile %d x %d, %s", config.resolution, config.resolution,
+                    config.pile.num_groups, config.pile.frames_per_group, self.precision)
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, seed: int = 0, precision: Precision = "auto") -> "RainPipeline":
+        """Random weights: for tests and as the starting point of training."""
+        return cls(build_models(config, seed), config, precision)
+
+    @property
+    def frames_per_group(self) -> int:
+        return self.config.pile.frames_per_group
+
+    # ----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_reference(self, image: np.ndarray) -> ReferenceState:
+        """Any-size RGB uint8 image -> the reference state (centre-cropped to a square, resized)."""
+        # 1. check and resize
+        x = square(to_tensor(check_rgb(image, "reference image")), self.config.resolution)[None].to(self.device)
+        with autocast(self.precision, self.device):
+            # 2. the image token, 3. the latent, 4. the reference net's self-attention inputs
+            embeds = self.models.image_encoder(x)  # (1, 1, d)
+            latents = encode(self.models.vae, x)  # (1, c, h, w)
+            tokens = self.models.reference_net.capture(latents, embeds)
+        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents)
+
+    def new_stream(self, reference: ReferenceState, seed: int = 0) -> StreamState:
+        generator = torch.Generator(self.device).manual_seed(int(seed))
+        return StreamState(reference=reference, generator=generator, seed=int(seed))
+
+    # ----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self, stream: StreamState, conditions: np.ndarray | None) -> np.ndarray:
+        """Push one group of condition images (f, H, W, 3) uint8, f <= frames_per_group (a short group is
+        padded with its last image; the padding is never emitted), or None to only drain. Return the
+        frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
+        the pile fills."""
+        cfg, times = self.config, {}
+        t0 = time.perf_counter()
+        with autocast(self.precision, self.device):
+            # 1. pose features and a fresh noise group, pushed at the noisiest level
+            if conditions is not None:
+                stream.groups = pile.push(stream.groups, self._new_group(stream, conditions), cfg.pile.num_groups)
+            if not stream.groups:
+                return np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
+            times["pose"] = time.perf_counter() - t0
+
+            # 2. one UNet call over every frame of the pile, each at its own timestep
+            latents, pose = pile.stack(stream.groups)  # (1, c, F, h, w), (1, c0, F, h, w)
+            levels = pile.frame_levels(stream.groups)  # (F,)
+            ref = stream.reference
+            output = self.models.unet(latents, self.schedule.timesteps[levels][None], ref.image_embeds, pose,
+                                      self.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
+            times["unet"] = time.perf_counter() - t0 - times["pose"]
+
+            # 3. per-frame LCM step: every group one level down
+            stepped = self.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1).float(),
+                                         levels, stream.generator)  # (F, c, h, w)
+            stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
+            stream.calls += 1
+            times["step"] = time.perf_counter() - t0 - times["pose"] - times["unet"]
+
+            # 4. decode the group that became clean
+            if done is None:
+                frames = np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
+            else:
+                images = decode(self.models.vae, done.latents[0].transpose(0, 1))  # (f, 3, H, W)
+                frames = to_uint8(images)[: done.valid]
+                stream.frames_out += len(frames)
+        times["decode"] = time.perf_counter() - t0 - sum(times.values())
+        stream.stats = times
+        return frames
+
+    def _new_group(self, stream: StreamState, conditions: np.ndarray) -> pile.Group:
+        f, size = self.frames_per_group, self.config.resolution
+        if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
+            raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
+        check_rgb(conditions[0], "condition image")
+        if conditions.shape[1:3] != (size, size):
+            raise ValueError(f"condition images must be {size}x{size} (the model resolution), got "
+                             f"{conditions.shape[2]}x{conditions.shape[1]}")
+        valid = conditions.shape[0]
+        if not 1 <= valid <= f:
+            raise ValueError(f"a group holds 1..{f} condition images, got {valid}")
+        padded = np.concatenate([conditions, np.repeat(conditions[-1:], f - valid, axis=0)])
+        pose = self.models.pose_guider(to_tensor(padded).transpose(0, 1)[None].to(self.device))  # (1, c0, f, h, w)
+        h = size // self.config.vae.downscale
+        noise = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
+                            device=self.device)
+        group = pile.Group(latents=noise, pose=pose, level=0, first_frame=stream.frames_in, valid=valid)
+        stream.frames_in += valid
+        return group
+
+    # ----------------------------------------------------------------------------------------------
+    def drain(self, stream: StreamState) -> Iterator[np.ndarray]:
+        """Step without new input until the pile is empty, yielding each clean group."""
+        while stream.groups:
+            frames = self.step(stream, None)
+            if len(frames):
+                yield frames
+
+    def render(self, reference_image: np.ndarray, conditions: Iterable[np.ndarray], seed: int = 0,
+               ) -> Iterator[np.ndarray]:
+        """Offline: a finite sequence of (H, W, 3) condition images -> the same number of frames, in order."""
+        stream = self.new_stream(self.encode_reference(reference_image), seed)
+        batch: list[np.ndarray] = []
+        for condition in conditions:
+            batch.append(condition)
+            if len(batch) == self.frames_per_group:
+                yield from self.step(stream, np.stack(batch))
+                batch = []
+        if batch:
+            yield from self.step(stream, np.stack(batch))
+        for frames in self.drain(stream):
+            yield from frames

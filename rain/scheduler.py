@@ -1,0 +1,116 @@
+"""The per-frame LCM step and the fixed schedule of the pile's noise levels.
+
+diffusers' `LCMScheduler.step` takes one scalar timestep and keeps a step index, so it cannot step a pile
+whose frames sit at different levels. `lcm_step` is the same arithmetic, stateless and per frame
+(`tests/test_scheduler.py` checks it against `LCMScheduler.step`). `PileSchedule` precomputes, once, the
+timestep of each level and the timestep it steps to (StreamDiffusion-style per-slot schedule).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from diffusers import LCMScheduler
+
+from rain.config import SchedulerConfig
+
+SIGMA_DATA = 0.5  # LCM boundary-condition constant (diffusers' `sigma_data`)
+
+
+def append_dims(x: torch.Tensor, target_dims: int) -> torch.Tensor:
+    """Append trailing singleton dims so a per-frame coefficient broadcasts over (..., h, w)."""
+    return x[(...,) + (None,) * (target_dims - x.ndim)]
+
+
+def trailing_timesteps(num_steps: int, num_train_timesteps: int) -> torch.Tensor:
+    """Trailing spacing: 4 of 1000 -> [999, 749, 499, 249]."""
+    if not 1 <= num_steps <= num_train_timesteps:
+        raise ValueError(f"steps must be in 1..{num_train_timesteps}, got {num_steps}")
+    ratio = num_train_timesteps / num_steps
+    return torch.round(torch.arange(num_train_timesteps, 0, -ratio)).long()[:num_steps] - 1
+
+
+def alphas_cumprod(config: SchedulerConfig) -> torch.Tensor:
+    """(num_train_timesteps,) from diffusers' own beta schedule and zero-terminal-SNR rescale."""
+    return make_lcm_scheduler(config).alphas_cumprod.clone()
+
+
+def make_lcm_scheduler(config: SchedulerConfig) -> LCMScheduler:
+    return LCMScheduler(
+        num_train_timesteps=config.num_train_timesteps, beta_start=config.beta_start, beta_end=config.beta_end,
+        beta_schedule=config.beta_schedule, prediction_type=config.prediction_type,
+        rescale_betas_zero_snr=config.rescale_betas_zero_snr, timestep_scaling=config.timestep_scaling,
+        timestep_spacing="trailing", set_alpha_to_one=True,
+    )
+
+
+def guidance_embedding(w: torch.Tensor, dim: int) -> torch.Tensor:
+    """(b,) guidance scales -> (b, dim) sin/cos embedding of w * 1000 (LCM's `w_embedding`)."""
+    half = dim // 2
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32) * -(math.log(10000.0) / (half - 1)))
+    angles = (w.float() * 1000.0)[:, None] * freqs[None, :]
+    emb = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    return torch.nn.functional.pad(emb, (0, dim % 2))
+
+
+def lcm_step(
+    sample: torch.Tensor,  # (n, ...) x_t of each frame
+    model_output: torch.Tensor,  # (n, ...) epsilon or v of each frame
+    t: torch.Tensor,  # (n,) current timestep of each frame
+    t_prev: torch.Tensor,  # (n,) timestep to step to; -1 means clean (the last step adds no noise)
+    alphas_cumprod: torch.Tensor,  # (num_train_timesteps,)
+    prediction_type: str,
+    timestep_scaling: float,
+    noise: torch.Tensor | None = None,  # (n, ...) fresh noise; drawn from `generator` if None
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:  # (x_{t_prev}, denoised x_0 estimate)
+    d = sample.ndim
+    a_t = append_dims(alphas_cumprod[t], d).to(sample.dtype)
+    clean = t_prev < 0
+    a_prev = append_dims(torch.where(clean, 1.0, alphas_cumprod[t_prev.clamp(min=0)]), d).to(sample.dtype)
+
+    # 1. boundary-condition scalings of the consistency model
+    scaled = append_dims(t.to(sample.dtype) * timestep_scaling, d)
+    c_skip = SIGMA_DATA**2 / (scaled**2 + SIGMA_DATA**2)
+    c_out = scaled / (scaled**2 + SIGMA_DATA**2) ** 0.5
+
+    # 2. predicted x_0
+    if prediction_type == "epsilon":
+        x0 = (sample - (1 - a_t).sqrt() * model_output) / a_t.sqrt()
+    elif prediction_type == "v_prediction":
+        x0 = a_t.sqrt() * sample - (1 - a_t).sqrt() * model_output
+    else:
+        raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
+    denoised = c_out * x0 + c_skip * sample
+
+    # 3. re-noise to the next level (frames that reach t_prev = -1 stay clean)
+    if noise is None:
+        noise = torch.randn(sample.shape, generator=generator, dtype=sample.dtype, device=sample.device)
+    prev = a_prev.sqrt() * denoised + (1 - a_prev).sqrt() * noise
+    return torch.where(append_dims(clean, d), denoised, prev), denoised
+
+
+@dataclass(frozen=True)
+class PileSchedule:
+    """Level i of the pile: frames at `timesteps[i]` step to `next_timesteps[i]` (level 0 is pure noise)."""
+
+    timesteps: torch.Tensor  # (levels,) e.g. [999, 749, 499, 249]
+    next_timesteps: torch.Tensor  # (levels,) e.g. [749, 499, 249, -1]
+    alphas_cumprod: torch.Tensor  # (num_train_timesteps,)
+    prediction_type: str
+    timestep_scaling: float
+
+    @classmethod
+    def create(cls, config: SchedulerConfig, num_levels: int) -> "PileSchedule":
+        ts = trailing_timesteps(num_levels, config.num_train_timesteps)
+        return cls(ts, torch.cat([ts[1:], ts.new_tensor([-1])]), alphas_cumprod(config),
+                   config.prediction_type, config.timestep_scaling)
+
+    def step(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, ...) frames at `levels` (n,) -> the same frames one level cleaner."""
+        prev, _ = lcm_step(sample, model_output, self.timesteps[levels], self.next_timesteps[levels],
+                           self.alphas_cumprod, self.prediction_type, self.timestep_scaling, generator=generator)
+        return prev

@@ -1,0 +1,32 @@
+"""Per-stream state: everything that changes while a stream runs lives here, never in the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from rain.pile import Group
+
+
+@dataclass(frozen=True)
+class ReferenceState:
+    """What one reference image contributes, computed once and reused for the whole stream."""
+
+    tokens: dict[str, torch.Tensor]  # self-attention layer name -> (1, n, c) reference-net tokens
+    image_embeds: torch.Tensor  # (1, 1, d) cross-attention token
+    latents: torch.Tensor  # (1, c, h, w) the reference image's latent
+
+
+@dataclass
+class StreamState:
+    """One live or offline stream; a pipeline serves any number of these independently."""
+
+    reference: ReferenceState  # may be swapped between calls: later frames take the new identity
+    generator: torch.Generator  # all of this stream's noise
+    seed: int  # the generator's seed, for the record
+    groups: tuple[Group, ...] = ()  # the pile, oldest group first
+    frames_in: int = 0  # condition frames pushed so far
+    frames_out: int = 0  # frames emitted so far
+    calls: int = 0  # UNet calls so far
+    stats: dict[str, float] = field(default_factory=dict)  # last call's timings (seconds) by stage
