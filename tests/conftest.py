@@ -1,0 +1,23 @@
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may reach a hub
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline():
+    from rain.config import tiny
+    from rain.pipeline import RainPipeline
+
+    return RainPipeline.from_config(tiny(), seed=0, precision="fp32")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def random_images(rng, n, size):
+    return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
