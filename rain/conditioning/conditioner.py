@@ -1,0 +1,127 @@
+"""From camera frames to condition images: the one entry point for the live stream and the
+one drawing function shared with training.
+
+- `render_condition(landmarks, config, ...)`: landmarks (or the frame, in style mode) -> the
+  condition image. Training data and the live stream both call this, so they match bit for bit.
+- `Conditioner`: per-stream state (its own detector, One-Euro smoother, hold/fade tracker,
+  retarget sliders, reference). ``conditioner(frame)`` -> `ConditionResult`; never raises on an
+  empty scene (it holds, then fades to neutral), only on an invalid frame (ValueError).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from rain.conditioning.align import align_body
+from rain.conditioning.calibrate import propose_params
+from rain.conditioning.config import ConditionConfig
+from rain.conditioning.crop import prepare_frame
+from rain.conditioning.detect import Detector, detect_frame, make_detector
+from rain.conditioning.draw import draw_body, draw_face_contours, draw_face_dots, draw_style
+from rain.conditioning.landmarks import Landmarks
+from rain.conditioning.retarget import resolve_params, retarget_face
+from rain.conditioning.smoothing import HoldFadeTracker, LandmarkSmoother
+
+log = logging.getLogger(__name__)
+
+
+def render_condition(config: ConditionConfig, landmarks: Landmarks | None = None,
+                     square: np.ndarray | None = None, retarget: Mapping[str, float] | None = None,
+                     reference: Landmarks | None = None, user_anchor: np.ndarray | None = None) -> np.ndarray:
+    """The condition image (resolution, resolution, 3) uint8 RGB for ``config.mode``.
+    body: OpenPose drawing of ``landmarks`` (aligned to ``reference`` if config.align_body);
+    face: 26 dots (or contours) of ``landmarks.face`` after the ``retarget`` sliders;
+    style: ``square`` (the centre-cropped frame) resized, with optional edges."""
+    size = config.resolution
+    if config.mode == "style":
+        if square is None:
+            raise ValueError("style mode needs the cropped frame (square=...)")
+        return draw_style(square, size, config.style_edges)
+    if landmarks is None:
+        raise ValueError(f"{config.mode} mode needs landmarks")
+    if config.mode == "body":
+        lm = landmarks
+        if config.align_body and reference is not None:
+            lm = align_body(landmarks, reference, config.min_confidence, user_anchor)
+        return draw_body(lm, size, config.body_line_width, config.min_confidence, config.draw_hands)
+    face = landmarks.face
+    if config.retarget_face and retarget:
+        face = retarget_face(face, retarget)
+    if config.face_style == "contours":
+        return draw_face_contours(face, size, config.face_line_width, landmarks.face_conf,
+                                  config.min_confidence)
+    return draw_face_dots(face, size, config.face_dot_radius, landmarks.face_conf, config.min_confidence)
+
+
+@dataclass
+class ConditionResult:
+    image: np.ndarray  # (R, R, 3) uint8 RGB condition image
+    landmarks: Landmarks | None  # the landmarks drawn (smoothed / held / faded); None in style mode
+    status: str  # "tracking", "holding", "fading", "neutral" (nobody seen yet or faded) or "style"
+    detect_ms: float  # time spent in the detector for this frame
+
+
+class Conditioner:
+    """Camera frame -> condition image for one stream (not thread safe; one per session)."""
+
+    def __init__(self, config: ConditionConfig | None = None, detector: Detector | None = None,
+                 retarget: Mapping[str, float] | None = None, reference: Landmarks | None = None,
+                 neutral: Landmarks | None = None) -> None:
+        self.config = config or ConditionConfig()
+        cfg = self.config
+        self.detector = detector
+        if detector is None and cfg.mode != "style":
+            self.detector = make_detector(cfg)
+        self.retarget = retarget
+        self.reference = reference  # the character's landmarks (body alignment)
+        self.user_anchor: np.ndarray | None = None  # user's neck at calibration (body alignment)
+        self.smoother = LandmarkSmoother(cfg.smoothing, cfg.hold_seconds, cfg.min_confidence)
+        self.tracker = HoldFadeTracker(cfg.hold_seconds, cfg.fade_seconds, neutral)
+        self.last_detection: Landmarks | None = None  # raw (unsmoothed) last detection
+        self._frames = 0
+
+    @property
+    def retarget(self) -> dict[str, float] | None:
+        return self._retarget
+
+    @retarget.setter
+    def retarget(self, params: Mapping[str, float] | None) -> None:
+        self._retarget = None if params is None else resolve_params(params)
+
+    def __call__(self, frame: np.ndarray, t: float | None = None) -> ConditionResult:
+        """Condition image for one frame taken at ``t`` seconds (default: frame count / fps)."""
+        cfg = self.config
+        t = self._frames / cfg.fps if t is None else t
+        self._frames += 1
+        if cfg.mode == "style":
+            square = prepare_frame(frame, cfg.crop_ratio, cfg.resolution)
+            return ConditionResult(render_condition(cfg, square=square), None, "style", 0.0)
+        t0 = time.perf_counter()
+        raw = detect_frame(self.detector, frame, cfg)
+        detect_ms = (time.perf_counter() - t0) * 1000.0
+        if raw is not None:
+            self.last_detection = raw
+        smoothed = None if raw is None else self.smoother(raw, t)
+        lm, status = self.tracker.update(smoothed, t)
+        image = render_condition(cfg, lm, retarget=self.retarget, reference=self.reference,
+                                 user_anchor=self.user_anchor)
+        return ConditionResult(image, lm, status, detect_ms)
+
+    def calibrate(self, reference_face: np.ndarray) -> dict[str, float]:
+        """Propose and apply retarget sliders from the last detected (neutral) user face and the
+        reference character's 68 points; also records the body anchor. Raises if nobody was seen."""
+        if self.last_detection is None:
+            raise RuntimeError("calibrate: no face detected yet; look at the camera and retry")
+        self.user_anchor = self.last_detection.body[1].copy()
+        params = propose_params(self.last_detection.face, reference_face)
+        self.retarget = params
+        return params
+
+    def close(self) -> None:
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
