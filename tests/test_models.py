@@ -56,6 +56,10 @@ def test_timesteps_must_be_per_frame(models):
 
 def test_each_frame_gets_its_own_timestep():
     models = build_models(tiny(), seed=0).freeze()
+    temporal_out = [p for n, p in models.unet.named_parameters() if ".motion_modules." in n and ".proj_out." in n]
+    assert all(torch.count_nonzero(p) == 0 for p in temporal_out), "temporal modules start as identities"
+    for p in temporal_out:
+        p.data.normal_(0, 0.5)
     inputs = unet_inputs()
     changed = dict(inputs, timesteps=inputs["timesteps"].clone())
     changed["timesteps"][0, 2] = 999 - changed["timesteps"][0, 2]
@@ -65,9 +69,8 @@ def test_each_frame_gets_its_own_timestep():
     assert (moved[:, :, 2] - base[:, :, 2]).abs().max() > 1e-3
     assert (moved[:, :, 0] - base[:, :, 0]).abs().max() > 1e-6
     # temporal attention off (zeroed output projections make the modules identities): only frame 2 changes
-    for name, p in models.unet.named_parameters():
-        if ".motion_modules." in name and ".proj_out." in name:
-            p.data.zero_()
+    for p in temporal_out:
+        p.data.zero_()
     with torch.no_grad():
         base, moved = models.unet(**inputs), models.unet(**changed)
     diff = (moved - base).abs().amax(dim=(0, 1, 3, 4))  # per frame

@@ -33,12 +33,21 @@ class RainModels:
         return self
 
 
+def zero_temporal_outputs(unet: RainUNet) -> None:
+    """AnimateDiff's init: each temporal module's output projection starts at zero (an identity block)."""
+    for module in unet.modules():
+        if type(module).__name__ == "AnimateDiffTransformer3D":
+            torch.nn.init.zeros_(module.proj_out.weight)
+            torch.nn.init.zeros_(module.proj_out.bias)
+
+
 def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
     """Random-weight models for `config` (on the current default device, `meta` included)."""
     config.validate()
     if seed is not None:
         torch.manual_seed(seed)
     unet = RainUNet(**config.unet.motion_unet_kwargs())
+    zero_temporal_outputs(unet)
     reference_net = ReferenceNet(**config.unet.reference_unet_kwargs())
     names_denoiser = install_reference_processors(unet)
     names_reference = install_reference_processors(reference_net)
