@@ -127,3 +127,26 @@ def test_video_mode_tracks_across_frames():
         assert np.abs(faces[0] - faces[2]).max() < 0.02
     finally:
         det.close()
+
+
+def test_hand_side_follows_the_nearest_body_wrist():
+    from rain.conditioning.detect_mediapipe import _hand_side
+    from rain.conditioning.neutral import neutral_landmarks
+
+    lm = neutral_landmarks()  # right wrist on the image's left
+    assert _hand_side(lm.body[4] + 0.01, "Right", lm) == 0
+    assert _hand_side(lm.body[7] - 0.01, "Left", lm) == 1
+    lm.body_conf[:] = 0.0  # no body: MediaPipe's selfie-view label is swapped
+    assert _hand_side(np.zeros(2), "Left", lm) == 0 and _hand_side(np.zeros(2), "Right", lm) == 1
+
+
+def test_hands_option_runs_on_a_real_photo():
+    from rain.conditioning.detect_mediapipe import MediaPipeDetector
+
+    det = MediaPipeDetector(body=True, face=False, hands=True, static_images=True)
+    try:
+        lm = det.detect(_square(_photo("astronaut")))
+        assert lm is not None and lm.has_body()
+        assert lm.hands is None or (lm.hands.shape == (2, 21, 2) and np.all(np.isfinite(lm.hands)))
+    finally:
+        det.close()
