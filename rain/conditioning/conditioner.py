@@ -49,7 +49,7 @@ def render_condition(config: ConditionConfig, landmarks: Landmarks | None = None
             lm = align_body(landmarks, reference, config.min_confidence, user_anchor)
         return draw_body(lm, size, config.body_line_width, config.min_confidence, config.draw_hands)
     face = landmarks.face
-    if config.retarget_face and retarget:
+    if config.apply_retarget and retarget:
         face = retarget_face(face, retarget)
     if config.face_style == "contours":
         return draw_face_contours(face, size, config.face_line_width, landmarks.face_conf,

@@ -35,7 +35,7 @@ class ConditionConfig:
     body_line_width: float = 0.008  # OpenPose limb half-width as a fraction of the image side
     draw_hands: bool = True  # body condition: draw hand skeletons when hands were detected
     style_edges: StyleEdges = "none"  # style condition: add a Canny edge map ("overlay") or use it alone
-    retarget_face: bool = True  # face mode: apply the retarget sliders before drawing
+    apply_retarget: bool = True  # face mode: apply the retarget sliders (when set) before drawing
     align_body: bool = False  # body mode: bone-length retargeting to the reference skeleton
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.crop import prepare_frame
+from rain.conditioning.detect_dwpose import DWPoseDetector, dwpose_paths
 from rain.conditioning.landmarks import Landmarks
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,7 @@ class Detector(Protocol):
 
 
 def dwpose_available(folder: str) -> bool:
-    from rain.conditioning.detect_dwpose import dwpose_paths
-
+    """True when both DWPose ONNX files are present in ``folder``."""
     try:
         dwpose_paths(folder)
     except FileNotFoundError:
@@ -46,8 +46,6 @@ def make_detector(config: ConditionConfig, body: bool | None = None, face: bool 
     body = config.mode == "body" if body is None else body
     face = config.mode == "face" if face is None else face
     if config.backend in ("dwpose", "auto"):
-        from rain.conditioning.detect_dwpose import DWPoseDetector
-
         try:
             return DWPoseDetector(config.dwpose_dir)
         except FileNotFoundError as exc:
