@@ -8,7 +8,6 @@ They check that files are found, sessions run, and outputs are decoded into the 
 say nothing about detection quality.
 """
 import logging
-import struct
 
 import cv2
 import numpy as np
