@@ -93,3 +93,5 @@ def test_config_validates_and_documents_the_demo_crop_ratio():
         ConditionConfig(mode="hands")
     with pytest.raises(ValueError):
         ConditionConfig(smoothing=1.5)
+    with pytest.raises(ValueError, match="backend"):
+        ConditionConfig(backend="openpose")

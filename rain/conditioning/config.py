@@ -10,6 +10,8 @@ FaceStyle = Literal["dots", "contours"]
 StyleEdges = Literal["none", "overlay", "only"]
 
 MODES: tuple[str, ...] = ("body", "face", "style")
+_CHOICES = {"backend": ("auto", "mediapipe", "dwpose"), "face_style": ("dots", "contours"),
+            "style_edges": ("none", "overlay", "only")}
 
 
 @dataclass
@@ -41,6 +43,9 @@ class ConditionConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if not 0.05 <= self.crop_ratio <= 1.0:
             raise ValueError(f"crop_ratio must be in [0.05, 1], got {self.crop_ratio}")
         if self.resolution < 8 or self.detect_size < 32:

@@ -16,6 +16,7 @@ import numpy as np
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.crop import prepare_frame
 from rain.conditioning.detect_dwpose import DWPoseDetector, dwpose_paths
+from rain.conditioning.detect_mediapipe import MediaPipeDetector
 from rain.conditioning.landmarks import Landmarks
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ def make_detector(config: ConditionConfig, body: bool | None = None, face: bool 
                         type(exc).__name__, exc)
     elif config.backend != "mediapipe":
         raise ValueError(f"unknown backend {config.backend!r}; use 'auto', 'mediapipe' or 'dwpose'")
-    from rain.conditioning.detect_mediapipe import MediaPipeDetector
-
     return MediaPipeDetector(body=body, face=face, hands=body and config.detect_hands,
                              static_images=config.static_images)
 
