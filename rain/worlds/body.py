@@ -1,0 +1,183 @@
+"""The procedural body world: a puppet character performing chained motions in front of a static
+background, with known OpenPose-18 landmarks and condition images drawn exactly as in live use.
+
+All random choices are made when a `BodyWorld` is built; rendering a frame is deterministic and
+needs no generator, so a sequence can be streamed frame by frame::
+
+    world = BodyWorld.from_seed(7, num_frames=300)      # or BodyWorld(rng, num_frames)
+    world.reference, world.reference_landmarks           # (S, S, 3) uint8, Landmarks
+    for lm, condition, frame in world.frames():          # (S, S, 3) uint8 each
+        ...
+    clip = make_clip(rng, 16)                            # everything in memory
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rain.conditioning.draw import draw_body
+from rain.conditioning.landmarks import Landmarks
+from rain.worlds.backgrounds import make_background
+from rain.worlds.characters import Character, humanize, sample_character
+from rain.worlds.config import WorldConfig
+from rain.worlds.geometry import Geometry, project
+from rain.worlds.motions import chain, neutral_pose, sample_segment
+from rain.worlds.render import make_shapes, render_figure
+from rain.worlds.skeleton import Build, P, Skeleton3D, skeleton_3d
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rendered clip (all frames in memory)."""
+
+    reference: np.ndarray  # (S, S, 3) uint8: the same character (same background) in another pose
+    reference_landmarks: Landmarks  # OpenPose-18 landmarks of the reference
+    landmarks: list[Landmarks]  # one per frame
+    conditions: np.ndarray  # (T, S, S, 3) uint8, draw_body of each frame's landmarks
+    frames: np.ndarray  # (T, S, S, 3) uint8 ground truth
+
+
+def _camera(rng: np.random.Generator, cfg: WorldConfig, b: Build, num_frames: int) -> np.ndarray:
+    """(T, 3) camera track [scale, cx, cy]: full body or close-up framing, optional slow drift."""
+    top = -(b.torso_len + b.neck_len + 2 * b.head_r * b.head_aspect)  # head top (body Y)
+    if rng.random() < cfg.closeup_prob:
+        scale = rng.uniform(*cfg.closeup_height) / b.height
+        cx, cy = 0.5 + rng.uniform(-0.08, 0.08), rng.uniform(0.03, 0.12) - scale * top
+    else:
+        frac = rng.uniform(*cfg.full_body_height)
+        scale = frac / b.height
+        slack = 1.0 - frac
+        cx = 0.5 + rng.uniform(-0.3, 0.3) * slack
+        cy = rng.uniform(0.25, 0.75) * slack - scale * top + 0.02
+    cam = np.tile([scale, cx, cy], (num_frames, 1))
+    if rng.random() < cfg.drift_prob:
+        t = np.arange(num_frames) / cfg.fps
+        velocity = rng.uniform(-cfg.drift_speed, cfg.drift_speed, 2)
+        limit = cfg.background_margin * 0.9  # never drift past the background margin
+        cam[:, 1:] += np.clip(velocity[None] * t[:, None], -limit, limit)
+    return cam
+
+
+class BodyWorld:
+    """One character, background, camera and motion; frames are rendered on demand."""
+
+    def __init__(self, rng: np.random.Generator, num_frames: int, size: int | None = None,
+                 config: WorldConfig | None = None) -> None:
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        self.config = cfg = config or WorldConfig()
+        self.size = size or cfg.size
+        self.num_frames = num_frames
+        self.character: Character = sample_character(rng)
+        self.human: Character = humanize(self.character, rng)
+        b = self.character.build
+        self.camera = _camera(rng, cfg, b, num_frames)  # (T, 3)
+        scale, cx = float(self.camera[0, 0]), float(self.camera[0, 1])
+        limit = max(0.0, (0.42 - abs(cx - 0.5)) / scale - 0.12)
+        self.params, self.segments = chain(rng, cfg, num_frames, limit)  # (T, P)
+        self.skeleton: Skeleton3D = skeleton_3d(self.params, b)
+        self.geometry: Geometry = project(self.skeleton, b, self.camera)
+        self._shapes = make_shapes(self.character)
+        self._human_shapes = make_shapes(self.human)
+        margin = int(round(cfg.background_margin * self.size))
+        floor = float(self.camera[0, 2] + scale * (b.thigh + b.shin) + 0.25 * b.leg_w * scale)
+        side = self.size + 2 * margin
+        self._margin = margin
+        self._background = make_background(rng, side, (floor * self.size + margin) / side)
+        self.reference_params = self._reference_pose(rng)  # (1, P)
+        ref_cam = self.camera[:1].copy()
+        ref_cam[0, 0] *= 1.0 + rng.uniform(-1, 1) * cfg.reference_scale_jitter
+        ref_cam[0, 2] += (self.camera[0, 0] - ref_cam[0, 0]) * (b.thigh + b.shin)  # keep the floor
+        self._ref_geometry = project(skeleton_3d(self.reference_params, b), b, ref_cam)
+
+    @classmethod
+    def from_seed(cls, seed: int, num_frames: int, size: int | None = None,
+                  config: WorldConfig | None = None) -> "BodyWorld":
+        return cls(np.random.default_rng(seed), num_frames, size, config)
+
+    def _reference_pose(self, rng: np.random.Generator) -> np.ndarray:
+        """An A-pose or a random instant of another motion, facing roughly the camera."""
+        if rng.random() < self.config.reference_neutral_prob:
+            q = neutral_pose(1)
+        else:
+            kinds = [k for k in self.config.motion_kinds if k not in ("turn", "walk")] or ["idle"]
+            t = np.array([rng.uniform(0.0, 5.0)])
+            q = sample_segment(rng, self.config, t, str(rng.choice(kinds)))[1]
+        q[:, P["root_x"]] = 0.0
+        q[:, P["yaw"]] = rng.uniform(-0.3, 0.3)
+        return q
+
+    def background(self, t: int) -> np.ndarray:
+        """(S, S, 3) uint8 background of frame t (a crop following the camera drift); a new array."""
+        d = (self.camera[t, 1:] - self.camera[0, 1:]) * self.size
+        x0, y0 = (self._margin - np.round(d)).astype(int)
+        return self._background[y0:y0 + self.size, x0:x0 + self.size].copy()
+
+    def landmarks(self, t: int) -> Landmarks:
+        return self.geometry.landmarks(t)
+
+    def condition(self, lm: Landmarks) -> np.ndarray:
+        """The live body condition image of the landmarks (rain.conditioning.draw.draw_body)."""
+        return draw_body(lm, self.size, self.config.line_width, self.config.min_conf)
+
+    def frame(self, t: int) -> np.ndarray:
+        """Ground-truth frame t: (S, S, 3) uint8."""
+        return render_figure(self.background(t), self.geometry, t, self.character, self._shapes, self.size)
+
+    @property
+    def reference(self) -> np.ndarray:
+        """(S, S, 3) uint8: the character in the reference pose over the clip's background."""
+        return render_figure(self.background(0), self._ref_geometry, 0, self.character, self._shapes, self.size)
+
+    @property
+    def reference_landmarks(self) -> Landmarks:
+        return self._ref_geometry.landmarks(0)
+
+    def frames(self) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
+        """Yield (landmarks, condition (S, S, 3), frame (S, S, 3)) for every frame, in order."""
+        for t in range(self.num_frames):
+            lm = self.landmarks(t)
+            yield lm, self.condition(lm), self.frame(t)
+
+    def driving_frame(self, t: int) -> np.ndarray:
+        """Skeleton-free, human-looking frame for the live detector: (D, D, 3) uint8 with the world
+        square as its centre ``driving_crop`` crop (what the live centre crop takes)."""
+        d, crop = self.config.driving_size, self.config.driving_crop
+        img = np.empty((d, d, 3), np.uint8)
+        img[:] = (200, 200, 195)
+        img[:, :] = img * np.linspace(1.0, 0.8, d, dtype=np.float32)[:, None, None]
+        return render_figure(img, self.geometry, t, self.human, self._human_shapes, crop * d,
+                             (1.0 - crop) / 2 * d, human=True)
+
+    def to_clip(self) -> Clip:
+        lms, conds, frames = [], [], []
+        for lm, cond, frame in self.frames():
+            lms.append(lm)
+            conds.append(cond)
+            frames.append(frame)
+        return Clip(self.reference, self.reference_landmarks, lms, np.stack(conds), np.stack(frames))
+
+
+def make_clip(rng: np.random.Generator, num_frames: int, size: int = 256) -> Clip:
+    """A fresh random clip drawn from ``rng`` (training: one call per sample)."""
+    return BodyWorld(rng, num_frames, size).to_clip()
+
+
+def make_sequence(seed: int, num_frames: int, size: int = 256) -> Clip:
+    """The sequence of a seed, all in memory (deterministic for the seed)."""
+    return BodyWorld.from_seed(seed, num_frames, size).to_clip()
+
+
+def iter_sequence(seed: int, num_frames: int, size: int = 256) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
+    """Stream the sequence of a seed: (landmarks, condition, frame) per frame. The reference is
+    ``BodyWorld.from_seed(seed, num_frames, size).reference`` (same world)."""
+    return BodyWorld.from_seed(seed, num_frames, size).frames()
+
+
+def write_sequence(seed: int, num_frames: int, size: int, out: Path) -> None:
+    """Write the sequence of a seed to ``out``; see `rain.worlds.io.write_sequence` for the files."""
+    from rain.worlds.io import write_sequence as _write  # lazy: imageio-ffmpeg only when writing
+    _write(seed, num_frames, size, out)
