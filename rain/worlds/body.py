@@ -40,10 +40,13 @@ class Clip:
     frames: np.ndarray  # (T, S, S, 3) uint8 ground truth
 
 
-def _camera(rng: np.random.Generator, cfg: WorldConfig, b: Build, num_frames: int) -> np.ndarray:
-    """(T, 3) camera track [scale, cx, cy]: full body or close-up framing, optional slow drift."""
+def _camera(rng: np.random.Generator, cfg: WorldConfig, b: Build,
+            num_frames: int) -> tuple[np.ndarray, bool]:
+    """(T, 3) camera track [scale, cx, cy] (full body or close-up framing, optional slow drift) and
+    whether it is a close-up."""
     top = -(b.torso_len + b.neck_len + 2 * b.head_r * b.head_aspect)  # head top (body Y)
-    if rng.random() < cfg.closeup_prob:
+    closeup = bool(rng.random() < cfg.closeup_prob)
+    if closeup:
         scale = rng.uniform(*cfg.closeup_height) / b.height
         cx, cy = 0.5 + rng.uniform(-0.08, 0.08), rng.uniform(0.03, 0.12) - scale * top
     else:
@@ -58,7 +61,7 @@ def _camera(rng: np.random.Generator, cfg: WorldConfig, b: Build, num_frames: in
         velocity = rng.uniform(-cfg.drift_speed, cfg.drift_speed, 2)
         limit = cfg.background_margin * 0.9  # never drift past the background margin
         cam[:, 1:] += np.clip(velocity[None] * t[:, None], -limit, limit)
-    return cam
+    return cam, closeup
 
 
 class BodyWorld:
@@ -74,7 +77,7 @@ class BodyWorld:
         self.character: Character = sample_character(rng)
         self.human: Character = humanize(self.character, rng)
         b = self.character.build
-        self.camera = _camera(rng, cfg, b, num_frames)  # (T, 3)
+        self.camera, self.closeup = _camera(rng, cfg, b, num_frames)  # (T, 3), bool
         scale, cx = float(self.camera[0, 0]), float(self.camera[0, 1])
         limit = max(0.0, (0.42 - abs(cx - 0.5)) / scale - 0.12)
         self.params, self.segments = chain(rng, cfg, num_frames, limit)  # (T, P)
@@ -90,7 +93,8 @@ class BodyWorld:
         self.reference_params = self._reference_pose(rng)  # (1, P)
         ref_cam = self.camera[:1].copy()
         ref_cam[0, 0] *= 1.0 + rng.uniform(-1, 1) * cfg.reference_scale_jitter
-        ref_cam[0, 2] += (self.camera[0, 0] - ref_cam[0, 0]) * (b.thigh + b.shin)  # keep the floor
+        anchor = -b.torso_len if self.closeup else b.thigh + b.shin  # neck / floor stays put
+        ref_cam[0, 2] += (self.camera[0, 0] - ref_cam[0, 0]) * anchor
         self._ref_geometry = project(skeleton_3d(self.reference_params, b), b, ref_cam)
 
     @classmethod

@@ -19,7 +19,7 @@ class WorldConfig:
     motion_kinds: tuple[str, ...] = MOTION_KINDS  # motions a segment is drawn from
     motion_weights: tuple[float, ...] = (3.0, 2.0, 2.5, 1.5, 1.0, 1.0, 2.0)  # relative probabilities
     segment_seconds: tuple[float, float] = (2.0, 6.0)  # length range of one motion segment
-    blend_seconds: float = 0.8  # cross-fade between consecutive segments
+    blend_seconds: float = 1.0  # cross-fade between consecutive segments
     full_body_height: tuple[float, float] = (0.4, 0.95)  # figure height / frame height (full body)
     closeup_prob: float = 0.2  # probability of an upper-body close-up (legs out of frame)
     closeup_height: tuple[float, float] = (1.4, 2.2)  # figure height / frame height (close-up)

@@ -13,7 +13,7 @@ import numpy as np
 from rain.worlds.config import WorldConfig
 from rain.worlds.skeleton import NUM_PARAMS, P
 
-MotionFn = Callable[[np.random.Generator, np.ndarray], np.ndarray]
+MotionFn = Callable[[np.random.Generator, np.ndarray, float], np.ndarray]  # (rng, t, duration)
 
 
 def neutral_pose(n: int = 1) -> np.ndarray:
@@ -55,14 +55,14 @@ def _breathe(rng: np.random.Generator, t: np.ndarray, q: np.ndarray, amount: flo
         q[:, P[side + "_elbow"]] += _sin(rng, t, (0.1, 0.4), 0.1 * amount)
 
 
-def idle(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def idle(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     q = neutral_pose(len(t))
     q[:, P["r_hip_abd"]] += _sin(rng, t, (0.05, 0.15), 0.05)
     _breathe(rng, t, q, 1.5)
     return q
 
 
-def walk(rng: np.random.Generator, t: np.ndarray, across: bool = False) -> np.ndarray:
+def walk(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0, across: bool = False) -> np.ndarray:
     q = neutral_pose(len(t))
     phase = 2 * np.pi * rng.uniform(0.75, 1.05) * t + rng.uniform(0, 2 * np.pi)
     stride, knee, swing = rng.uniform(0.25, 0.5), rng.uniform(0.5, 0.9), rng.uniform(0.2, 0.5)
@@ -73,23 +73,23 @@ def walk(rng: np.random.Generator, t: np.ndarray, across: bool = False) -> np.nd
         q[:, P[side + "_flex"]] = -swing * s
         q[:, P[side + "_elbow"]] = 0.3 + 0.25 * (0.5 + 0.5 * s)
         q[:, P[side + "_twist"]] = 0.0
-    q[:, P["root_y"]] = -0.008 * np.cos(2 * phase)
+    q[:, P["root_y"]] = -0.006 * (1.0 - np.cos(2 * phase))  # bob up only, never below the floor
     q[:, P["roll"]] = 0.03 * np.sin(phase)
     _breathe(rng, t, q, 0.5)
     if across:
         direction = rng.choice([-1.0, 1.0])
         q[:, P["root_x"]] = direction * rng.uniform(0.12, 0.3) * t
-        q[:, P["yaw"]] = direction * rng.uniform(0.5, 1.5) * _bump(t, 0.6, None)
+        q[:, P["yaw"]] = direction * rng.uniform(0.5, 1.4) * _bump(t, 1.0, None)
     else:
         q[:, P["yaw"]] = _sin(rng, t, (0.05, 0.15), 0.4)
     return q
 
 
-def wave(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def wave(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     q = neutral_pose(len(t))
     _breathe(rng, t, q, 0.7)
     sides = [str(rng.choice(["r", "l"]))] if rng.random() < 0.7 else ["r", "l"]
-    freq, ph = rng.uniform(1.0, 2.0), rng.uniform(0, 2 * np.pi)
+    freq, ph = rng.uniform(1.0, 1.8), rng.uniform(0, 2 * np.pi)
     for side in sides:
         q[:, P[side + "_abd"]] = rng.uniform(1.3, 2.2) + _sin(rng, t, (0.2, 0.5), 0.15)
         q[:, P[side + "_flex"]] = rng.uniform(-0.2, 0.4)
@@ -99,11 +99,11 @@ def wave(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return q
 
 
-def dance(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def dance(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     q = neutral_pose(len(t))
-    beat = 2 * np.pi * rng.uniform(0.6, 1.3) * t + rng.uniform(0, 2 * np.pi)
+    beat = 2 * np.pi * rng.uniform(0.5, 1.1) * t + rng.uniform(0, 2 * np.pi)
     for side in "rl":
-        q[:, P[side + "_abd"]] = rng.uniform(0.4, 1.6) + rng.uniform(0.3, 0.8) * np.sin(beat + rng.uniform(0, 6.3))
+        q[:, P[side + "_abd"]] = rng.uniform(0.4, 1.6) + rng.uniform(0.3, 0.7) * np.sin(beat + rng.uniform(0, 6.3))
         q[:, P[side + "_flex"]] = rng.uniform(-0.2, 1.0) + rng.uniform(0.2, 0.6) * np.sin(0.5 * beat + rng.uniform(0, 6.3))
         q[:, P[side + "_elbow"]] = rng.uniform(0.4, 1.4) + 0.4 * np.sin(beat + rng.uniform(0, 6.3))
         q[:, P[side + "_twist"]] = rng.uniform(0.0, 1.6)
@@ -118,14 +118,19 @@ def dance(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return q
 
 
-def turn(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def turn(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
+    """Turn by 90..360 degrees (and often back) within ``duration`` seconds (0: all of t)."""
     q = neutral_pose(len(t))
     _breathe(rng, t, q, 0.7)
-    span = float(t[-1] - t[0]) if len(t) > 1 else 1.0
+    span = duration if duration > 0 else (float(t[-1]) if len(t) > 1 else 1.0)
     angle = rng.choice([-1.0, 1.0]) * rng.choice([np.pi / 2, 2 * np.pi / 3, np.pi, 2 * np.pi])
-    rise = max(0.3, min(span * 0.4, abs(angle) / rng.uniform(1.5, 3.0)))
-    back = abs(angle) < 2 * np.pi - 0.1 and rng.random() < 0.7
-    amount = _bump(t, rise, span - rise - 0.2 if back else None)
+    speed = rng.uniform(1.5, 2.8)  # mean turning speed (rad/s); the peak is 1.9x higher
+    rise = abs(angle) / speed
+    if rise > 0.45 * span:  # too short a segment for this turn: turn less
+        rise = max(0.45 * span, 0.05)
+        angle = np.sign(angle) * rise * speed
+    back = abs(angle) < 2 * np.pi - 0.1 and rng.random() < 0.7 and span > 2 * rise + 0.3
+    amount = _bump(t, rise, span - rise - 0.1 if back else None)
     q[:, P["yaw"]] = angle * amount
     stepping = np.sin(2 * np.pi * 1.8 * t) * np.sin(np.pi * np.clip(amount, 0, 1))
     q[:, P["r_hip_flex"]] += 0.25 * np.clip(stepping, 0, None)
@@ -135,25 +140,26 @@ def turn(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return q
 
 
-def jump(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def jump(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     q = neutral_pose(len(t))
-    s = np.sin(2 * np.pi * t / rng.uniform(0.9, 1.4) + rng.uniform(0, 2 * np.pi))
+    s = np.sin(2 * np.pi * t / rng.uniform(1.1, 1.7) + rng.uniform(0, 2 * np.pi))
     air, crouch = np.clip(s, 0, None) ** 2, np.clip(-s, 0, None) ** 2
+    arms = 0.5 * (1.0 + s)  # slower than `air`: up while airborne, down in the crouch
     q[:, P["root_y"]] = -rng.uniform(0.08, 0.2) * air
     star = rng.random() < 0.5
     for side in "rl":
         q[:, P[side + "_knee"]] = 0.15 + 1.0 * crouch + 0.3 * air
         q[:, P[side + "_hip_flex"]] = 0.08 + 0.55 * crouch + 0.15 * air
         q[:, P[side + "_hip_abd"]] += 0.3 * air if star else 0.0
-        q[:, P[side + "_abd"]] = 0.25 + (1.9 if star else 0.4) * air
-        q[:, P[side + "_flex"]] = -0.4 * crouch + (0.0 if star else 1.6) * air
+        q[:, P[side + "_abd"]] = 0.25 + (1.7 if star else 0.3) * arms
+        q[:, P[side + "_flex"]] = -0.4 * crouch + (0.0 if star else 1.4) * arms
         q[:, P[side + "_elbow"]] = 0.3 + 0.3 * crouch
     q[:, P["pitch"]] = 0.3 * crouch
     q[:, P["head_pitch"]] = -0.2 * crouch
     return q
 
 
-def random_smooth(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+def random_smooth(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     """Neutral pose plus a sum of three low-frequency sinusoids on every joint."""
     q = neutral_pose(len(t))
     amps = {"roll": 0.1, "pitch": 0.15, "head_yaw": 0.5, "head_pitch": 0.2, "head_roll": 0.15,
@@ -173,14 +179,15 @@ MOTIONS: dict[str, MotionFn] = {
 
 
 def sample_segment(rng: np.random.Generator, cfg: WorldConfig, t: np.ndarray,
-                   kind: str | None = None) -> tuple[str, np.ndarray]:
-    """A motion (its kind and (T, P) track) on the times ``t`` (seconds from the segment start)."""
+                   kind: str | None = None, duration: float = 0.0) -> tuple[str, np.ndarray]:
+    """A motion (its kind and (T, P) track) on the times ``t`` (seconds from the segment start);
+    ``duration`` is the segment's own length (t may run past it into the cross-fade)."""
     if kind is None:
         w = np.asarray(cfg.motion_weights, np.float64)
         kind = str(cfg.motion_kinds[rng.choice(len(w), p=w / w.sum())])
     if kind == "walk":
-        return kind, walk(rng, t, across=bool(rng.random() < cfg.walk_across_prob))
-    return kind, MOTIONS[kind](rng, t)
+        return kind, walk(rng, t, duration, across=bool(rng.random() < cfg.walk_across_prob))
+    return kind, MOTIONS[kind](rng, t, duration)
 
 
 def _keep_in_view(q: np.ndarray, start_x: float, limit: float) -> None:
@@ -194,6 +201,18 @@ def _keep_in_view(q: np.ndarray, start_x: float, limit: float) -> None:
         q[:, rx] *= max(0.0, (np.sign(end) * limit - start_x) / q[-1, rx])
 
 
+def _carry_yaw(q: np.ndarray, kind: str, t: np.ndarray, carried: float) -> None:
+    """Continue ``yaw`` from the previous segment (in place): a turn turns relative to it, every
+    other motion settles back to facing the camera (its own yaw is relative to frontal)."""
+    yaw = P["yaw"]
+    if kind == "turn":
+        q[:, yaw] += carried - q[0, yaw]
+        return
+    frontal = 2 * np.pi * round(carried / (2 * np.pi))
+    settle = max(1.0, abs(carried - frontal) / 2.0)  # at most ~2 rad/s mean turning speed
+    q[:, yaw] += frontal + (carried - frontal) * (1.0 - _bump(t, settle, None))
+
+
 def chain(rng: np.random.Generator, cfg: WorldConfig, num_frames: int,
           root_x_limit: float) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Motion segments cross-faded into one (num_frames, P) track, and the (start frame, kind) list.
@@ -205,9 +224,10 @@ def chain(rng: np.random.Generator, cfg: WorldConfig, num_frames: int,
     while start < num_frames:
         length = max(blend + 1, int(round(rng.uniform(*cfg.segment_seconds) * cfg.fps)))
         length = min(length, num_frames - start)
-        kind, q = sample_segment(rng, cfg, np.arange(length + blend) / cfg.fps)
-        for col in (P["root_x"], P["yaw"]):
-            q[:, col] += out[start, col] - q[0, col]
+        t = np.arange(length + blend) / cfg.fps
+        kind, q = sample_segment(rng, cfg, t, duration=length / cfg.fps)
+        q[:, P["root_x"]] += out[start, P["root_x"]] - q[0, P["root_x"]]
+        _carry_yaw(q, kind, t, float(out[start, P["yaw"]]))
         if kind == "walk":
             q[:, P["root_x"]] -= out[start, P["root_x"]]
             _keep_in_view(q, float(out[start, P["root_x"]]), root_x_limit)

@@ -21,7 +21,7 @@ NUM_PARAMS = len(PARAMS)
 
 # Plausible joint ranges (radians), applied after every motion: name -> (low, high).
 LIMITS: dict[str, tuple[float, float]] = {
-    "roll": (-0.3, 0.3), "pitch": (-0.2, 0.5), "head_yaw": (-1.1, 1.1), "head_pitch": (-0.5, 0.5),
+    "root_y": (-0.5, 0.0), "roll": (-0.3, 0.3), "pitch": (-0.2, 0.5), "head_yaw": (-1.1, 1.1), "head_pitch": (-0.5, 0.5),
     "head_roll": (-0.4, 0.4), "r_abd": (-0.3, 2.9), "l_abd": (-0.3, 2.9), "r_flex": (-0.8, 2.9),
     "l_flex": (-0.8, 2.9), "r_elbow": (0.0, 2.5), "l_elbow": (0.0, 2.5), "r_twist": (-0.5, 2.0),
     "l_twist": (-0.5, 2.0), "r_hip_abd": (-0.2, 0.8), "l_hip_abd": (-0.2, 0.8),
