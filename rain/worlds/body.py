@@ -18,6 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
+from rain.conditioning.crop import crop_box
 from rain.conditioning.draw import draw_body
 from rain.conditioning.landmarks import Landmarks
 from rain.worlds.backgrounds import make_background
@@ -86,7 +87,7 @@ class BodyWorld:
         self._shapes = make_shapes(self.character)
         self._human_shapes = make_shapes(self.human)
         margin = int(round(cfg.background_margin * self.size))
-        floor = float(self.camera[0, 2] + scale * (b.thigh + b.shin) + 0.25 * b.leg_w * scale)
+        floor = float(self.camera[0, 2] + scale * (b.thigh + b.shin + 0.03 + 0.3 * b.leg_w))  # under the soles
         side = self.size + 2 * margin
         self._margin = margin
         self._background = make_background(rng, side, (floor * self.size + margin) / side)
@@ -149,12 +150,12 @@ class BodyWorld:
     def driving_frame(self, t: int) -> np.ndarray:
         """Skeleton-free, human-looking frame for the live detector: (D, D, 3) uint8 with the world
         square as its centre ``driving_crop`` crop (what the live centre crop takes)."""
-        d, crop = self.config.driving_size, self.config.driving_crop
-        img = np.empty((d, d, 3), np.uint8)
-        img[:] = (200, 200, 195)
-        img[:, :] = img * np.linspace(1.0, 0.8, d, dtype=np.float32)[:, None, None]
-        return render_figure(img, self.geometry, t, self.human, self._human_shapes, crop * d,
-                             (1.0 - crop) / 2 * d, human=True)
+        d = self.config.driving_size
+        top, _, side = crop_box(d, d, self.config.driving_crop)  # the live crop, to the pixel
+        img = (np.array([200.0, 200.0, 195.0], np.float32)
+               * np.linspace(1.0, 0.8, d, dtype=np.float32)[:, None, None]).astype(np.uint8)
+        img = np.ascontiguousarray(np.broadcast_to(img, (d, d, 3)))
+        return render_figure(img, self.geometry, t, self.human, self._human_shapes, side, top, human=True)
 
     def to_clip(self) -> Clip:
         lms, conds, frames = [], [], []

@@ -161,7 +161,7 @@ def skeleton_3d(params: np.ndarray, b: Build) -> Skeleton3D:
         normal = _apply(head_rot, np.tile([x, 0.0, z], (len(c), 1)))
         seen[:, i] = normal[:, 2] / np.linalg.norm(normal, axis=1) > _FACING_MIN[i]
     fwd = _apply(yaw, np.tile([0.0, 0.0, 1.0], (len(c), 1)))
-    toes = j[:, [10, 13]] + (b.leg_w * 1.2) * fwd[:, None] + np.array([0.0, 0.012, 0.0])
+    toes = j[:, [10, 13]] + (b.leg_w * 1.1) * fwd[:, None] + np.array([0.0, 0.03, 0.0])  # sole below the ankle
     ground = b.thigh + b.shin - j[:, [10, 13], 1].max(1)  # (T,) lift so the lower foot stands
     shift = np.stack([c[:, P["root_x"]], ground + c[:, P["root_y"]], np.zeros(len(c))], -1)[:, None]
     return Skeleton3D(j + shift, head + shift[:, 0], head_rot, trunk, hands + shift, toes + shift, seen)
