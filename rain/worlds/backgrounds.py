@@ -28,15 +28,19 @@ def _shapes(rng: np.random.Generator, img: np.ndarray) -> None:
         else:
             h = int(rng.uniform(0.5, 2.0) * r)
             cv2.rectangle(mask, (int(cx) - r, int(cy) - h), (int(cx) + r, int(cy) + h), 1.0, -1)
-        k = 2 * int(0.02 * side) + 1
+        k = 2 * max(1, int(0.02 * side)) + 1
         mask = cv2.GaussianBlur(mask, (k, k), 0) * rng.uniform(0.3, 0.8)
         img += (np.array(_color(rng, (0.1, 0.7)), np.float32) - img) * mask[..., None]
 
 
+_LOW = 64  # gradient and soft shapes are drawn at this side, then upscaled (they are smooth)
+
+
 def make_background(rng: np.random.Generator, side: int, floor_y: float) -> np.ndarray:
     """(side, side, 3) uint8 RGB; ``floor_y`` is the floor line as a fraction of side (> 1: unseen)."""
-    img = _gradient(rng, side)
-    _shapes(rng, img)
+    low = _gradient(rng, _LOW)
+    _shapes(rng, low)
+    img = cv2.resize(low, (side, side), interpolation=cv2.INTER_LINEAR)
     y = int(round(floor_y * side))
     if 0 <= y < side:
         floor = np.array(_color(rng, (0.0, 0.5), (0.2, 0.8)), np.float32)

@@ -140,11 +140,12 @@ def skeleton_3d(params: np.ndarray, b: Build) -> Skeleton3D:
     yaw = _rot("y", c[:, P["yaw"]])
     trunk = yaw @ _rot("x", -c[:, P["pitch"]]) @ _rot("z", c[:, P["roll"]])
     j = np.zeros((len(c), 18, 3))
-    for side, pre, ids in ((-1.0, "r", (2, 3, 4)), (1.0, "l", (5, 6, 7))):
-        pts = _arm(c, b, side, pre)
-        for k, i in enumerate(ids):
-            j[:, i] = _apply(trunk, pts[k])
-    hands = np.stack([_apply(trunk, _arm(c, b, s, p)[3]) for s, p in ((-1.0, "r"), (1.0, "l"))], 1)
+    hands = np.zeros((len(c), 2, 3))
+    for k, (side, pre, ids) in enumerate(((-1.0, "r", (2, 3, 4)), (1.0, "l", (5, 6, 7)))):
+        *arm, hand = _arm(c, b, side, pre)
+        for p, i in zip(arm, ids):
+            j[:, i] = _apply(trunk, p)
+        hands[:, k] = _apply(trunk, hand)
     for side, pre, ids in ((-1.0, "r", (8, 9, 10)), (1.0, "l", (11, 12, 13))):
         for k, p in enumerate(_leg(c, b, side, pre)):
             j[:, ids[k]] = _apply(yaw, p)
