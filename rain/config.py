@@ -22,6 +22,7 @@ class UNetConfig:
     out_channels: int = 4  # latent channels out (denoiser only; the reference net has no output head)
     block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280)  # width of each resolution level
     layers_per_block: int = 2  # ResNet + transformer pairs per down block (up blocks get one more)
+    attention: tuple[bool, ...] = (True, True, True, False)  # per level: spatial self/cross attention (the reference read) or not
     cross_attention_dim: int = 768  # width of the image-embedding token the UNets cross-attend to
     num_attention_heads: int = 8  # heads of the spatial attention layers
     norm_num_groups: int = 32  # GroupNorm groups everywhere in the UNets
@@ -33,14 +34,16 @@ class UNetConfig:
     def num_levels(self) -> int:
         return len(self.block_out_channels)
 
+    def _block_types(self, with_attention: str, without: str) -> tuple[str, ...]:
+        return tuple(with_attention if a else without for a in self.attention)
+
     def motion_unet_kwargs(self) -> dict[str, Any]:
         """Arguments of diffusers' `UNetMotionModel` (AnimateDiff-v2 layout: the last down block has no cross attention)."""
-        n = self.num_levels
         return dict(
             in_channels=self.in_channels,
             out_channels=self.out_channels,
-            down_block_types=("CrossAttnDownBlockMotion",) * (n - 1) + ("DownBlockMotion",),
-            up_block_types=("UpBlockMotion",) + ("CrossAttnUpBlockMotion",) * (n - 1),
+            down_block_types=self._block_types("CrossAttnDownBlockMotion", "DownBlockMotion"),
+            up_block_types=self._block_types("CrossAttnUpBlockMotion", "UpBlockMotion")[::-1],
             block_out_channels=self.block_out_channels,
             layers_per_block=self.layers_per_block,
             norm_num_groups=self.norm_num_groups,
@@ -54,12 +57,11 @@ class UNetConfig:
 
     def reference_unet_kwargs(self) -> dict[str, Any]:
         """Arguments of diffusers' `UNet2DConditionModel` for the reference net (same names as the denoiser)."""
-        n = self.num_levels
         return dict(
             in_channels=self.in_channels,
             out_channels=self.out_channels,
-            down_block_types=("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1),
+            down_block_types=self._block_types("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=self._block_types("CrossAttnUpBlock2D", "UpBlock2D")[::-1],
             block_out_channels=self.block_out_channels,
             layers_per_block=self.layers_per_block,
             norm_num_groups=self.norm_num_groups,
@@ -164,6 +166,8 @@ class ModelConfig:
             )
         if self.resolution % (self.vae.downscale * 2 ** (self.unet.num_levels - 1)):
             raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
+        if len(self.unet.attention) != self.unet.num_levels:
+            raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:
             raise ValueError("UNetConfig.in_channels must equal VAEConfig.latent_channels")
         if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type != "v_prediction":
@@ -207,7 +211,7 @@ def tiny() -> ModelConfig:
     return ModelConfig(
         resolution=64,
         unet=UNetConfig(
-            block_out_channels=(16, 32), layers_per_block=1, cross_attention_dim=16, num_attention_heads=2,
+            block_out_channels=(16, 32), attention=(True, False), layers_per_block=1, cross_attention_dim=16, num_attention_heads=2,
             norm_num_groups=8, motion_num_attention_heads=2, time_cond_proj_dim=16,
         ),
         pose_guider=PoseGuiderConfig(block_out_channels=(8, 8, 8, 16)),

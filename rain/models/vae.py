@@ -18,8 +18,11 @@ def build_vae(config: VAEConfig) -> AutoencoderKL | AutoencoderTiny:
         )
     if config.kind == "tiny":
         n = len(config.block_out_channels)
+        if len(set(config.block_out_channels)) != 1:
+            raise ValueError(f"AutoencoderTiny needs one width at every level, got {config.block_out_channels}")
         return AutoencoderTiny(
-            encoder_block_out_channels=config.block_out_channels, decoder_block_out_channels=config.block_out_channels,
+            encoder_block_out_channels=config.block_out_channels,
+            decoder_block_out_channels=tuple(reversed(config.block_out_channels)),  # latent side first
             num_encoder_blocks=(1,) + (config.layers_per_block,) * (n - 1),
             num_decoder_blocks=(config.layers_per_block,) * (n - 1) + (1,), latent_channels=config.latent_channels,
         )
