@@ -81,7 +81,12 @@ class BodyWorld:
         self.camera, self.closeup = _camera(rng, cfg, b, num_frames)  # (T, 3), bool
         scale, cx = float(self.camera[0, 0]), float(self.camera[0, 1])
         limit = max(0.0, (0.42 - abs(cx - 0.5)) / scale - 0.12)
-        self.params, self.segments = chain(rng, cfg, num_frames, limit)  # (T, P)
+        skip = int(rng.integers(0, int(cfg.random_start_seconds * cfg.fps) + 1))
+        params, segments = chain(rng, cfg, num_frames + skip, limit)  # (skip + T, P)
+        self.params = params[skip:]  # (T, P): short clips also start mid-motion or mid-blend
+        kept = [(s - skip, k) for s, k in segments if s < skip + num_frames]
+        first = max(i for i, (s, _) in enumerate(kept) if s <= 0)  # the segment playing at frame 0
+        self.segments = [(max(0, s), k) for s, k in kept[first:]]  # (start frame, motion kind)
         self.skeleton: Skeleton3D = skeleton_3d(self.params, b)
         self.geometry: Geometry = project(self.skeleton, b, self.camera)
         self._shapes = make_shapes(self.character)

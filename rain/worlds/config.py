@@ -26,6 +26,7 @@ class WorldConfig:
     drift_prob: float = 0.3  # probability of a slow camera shift over the clip
     drift_speed: float = 0.01  # max camera shift speed (frame sides per second)
     walk_across_prob: float = 0.5  # probability that a walk moves across the frame
+    random_start_seconds: float = 4.0  # a clip starts up to this far into its motion chain
     reference_scale_jitter: float = 0.1  # relative scale change of the reference's camera
     reference_neutral_prob: float = 0.3  # reference in an A-pose, else a pose of another motion
     line_width: float = _LIVE.body_line_width  # draw_body limb half-width (same as live)
