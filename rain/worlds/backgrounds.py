@@ -46,5 +46,6 @@ def make_background(rng: np.random.Generator, side: int, floor_y: float) -> np.n
         floor = np.array(_color(rng, (0.0, 0.5), (0.2, 0.8)), np.float32)
         ramp = np.linspace(0.7, 1.0, side - y, dtype=np.float32)[:, None, None]
         img[y:] = img[y:] * 0.25 + floor * ramp * 0.75
-        cv2.line(img, (0, y), (side - 1, y), tuple(float(c) * 0.5 for c in floor), max(1, side // 200), cv2.LINE_AA)
+        line = tuple(float(c) * 0.5 for c in floor)
+        cv2.line(img, (0, y), (side - 1, y), line, max(1, side // 200), cv2.LINE_AA)
     return np.clip(img, 0, 255).astype(np.uint8)

@@ -79,29 +79,43 @@ class BodyWorld:
         self.human: Character = humanize(self.character, rng)
         b = self.character.build
         self.camera, self.closeup = _camera(rng, cfg, b, num_frames)  # (T, 3), bool
-        scale, cx = float(self.camera[0, 0]), float(self.camera[0, 1])
-        limit = max(0.0, (0.42 - abs(cx - 0.5)) / scale - 0.12)
-        skip = int(rng.integers(0, int(cfg.random_start_seconds * cfg.fps) + 1))
-        params, segments = chain(rng, cfg, num_frames + skip, limit)  # (skip + T, P)
-        self.params = params[skip:]  # (T, P): short clips also start mid-motion or mid-blend
-        kept = [(s - skip, k) for s, k in segments if s < skip + num_frames]
-        first = max(i for i, (s, _) in enumerate(kept) if s <= 0)  # the segment playing at frame 0
-        self.segments = [(max(0, s), k) for s, k in kept[first:]]  # (start frame, motion kind)
+        self.params, self.segments = self._motion(rng)  # (T, P), [(start frame, motion kind)]
         self.skeleton: Skeleton3D = skeleton_3d(self.params, b)
         self.geometry: Geometry = project(self.skeleton, b, self.camera)
         self._shapes = make_shapes(self.character)
         self._human_shapes = make_shapes(self.human)
-        margin = int(round(cfg.background_margin * self.size))
-        floor = float(self.camera[0, 2] + scale * (b.thigh + b.shin + 0.03 + 0.3 * b.leg_w))  # under the soles
-        side = self.size + 2 * margin
-        self._margin = margin
-        self._background = make_background(rng, side, (floor * self.size + margin) / side)
+        self._margin = int(round(cfg.background_margin * self.size))
+        self._background = self._make_background(rng)
         self.reference_params = self._reference_pose(rng)  # (1, P)
-        ref_cam = self.camera[:1].copy()
-        ref_cam[0, 0] *= 1.0 + rng.uniform(-1, 1) * cfg.reference_scale_jitter
-        anchor = -b.torso_len if self.closeup else b.thigh + b.shin  # neck / floor stays put
-        ref_cam[0, 2] += (self.camera[0, 0] - ref_cam[0, 0]) * anchor
-        self._ref_geometry = project(skeleton_3d(self.reference_params, b), b, ref_cam)
+        self._ref_geometry = project(skeleton_3d(self.reference_params, b), b, self._reference_camera(rng))
+
+    def _motion(self, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """The chained motion, started at a random point so short clips also begin mid-motion."""
+        cfg, t = self.config, self.num_frames
+        scale, cx = float(self.camera[0, 0]), float(self.camera[0, 1])
+        limit = max(0.0, (0.42 - abs(cx - 0.5)) / scale - 0.12)  # root_x keeping the body in view
+        skip = int(rng.integers(0, int(cfg.random_start_seconds * cfg.fps) + 1))
+        params, segments = chain(rng, cfg, t + skip, limit)  # (skip + T, P)
+        kept = [(s - skip, k) for s, k in segments if s < skip + t]
+        first = max(i for i, (s, _) in enumerate(kept) if s <= 0)  # the segment playing at frame 0
+        return params[skip:], [(max(0, s), k) for s, k in kept[first:]]
+
+    def _make_background(self, rng: np.random.Generator) -> np.ndarray:
+        """Background with margin for the camera drift; its floor line is under the soles."""
+        b, cam = self.character.build, self.camera[0]
+        floor = float(cam[2] + cam[0] * (b.thigh + b.shin + 0.03 + 0.3 * b.leg_w))
+        side = self.size + 2 * self._margin
+        return make_background(rng, side, (floor * self.size + self._margin) / side)
+
+    def _reference_camera(self, rng: np.random.Generator) -> np.ndarray:
+        """(1, 3) the clip's first camera with a jittered scale; the floor (or, in a close-up,
+        the neck) stays where it was."""
+        b = self.character.build
+        cam = self.camera[:1].copy()
+        cam[0, 0] *= 1.0 + rng.uniform(-1, 1) * self.config.reference_scale_jitter
+        anchor = -b.torso_len if self.closeup else b.thigh + b.shin
+        cam[0, 2] += (self.camera[0, 0] - cam[0, 0]) * anchor
+        return cam
 
     @classmethod
     def from_seed(cls, seed: int, num_frames: int, size: int | None = None,
@@ -181,7 +195,8 @@ def make_sequence(seed: int, num_frames: int, size: int = 256) -> Clip:
     return BodyWorld.from_seed(seed, num_frames, size).to_clip()
 
 
-def iter_sequence(seed: int, num_frames: int, size: int = 256) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
+def iter_sequence(seed: int, num_frames: int,
+                  size: int = 256) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
     """Stream the sequence of a seed: (landmarks, condition, frame) per frame. The reference is
     ``BodyWorld.from_seed(seed, num_frames, size).reference`` (same world)."""
     return BodyWorld.from_seed(seed, num_frames, size).frames()

@@ -8,7 +8,8 @@ import argparse
 import logging
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from types import MappingProxyType
+from typing import Callable, Mapping, Sequence
 
 from rain.worlds.config import WorldConfig
 
@@ -22,7 +23,7 @@ def _write_body(seed: int, num_frames: int, size: int, out: Path) -> None:
     write_sequence(seed, num_frames, size, out)
 
 
-WORLDS: dict[str, Writer] = {"body": _write_body}
+WORLDS: Mapping[str, Writer] = MappingProxyType({"body": _write_body})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ Draw order comes from the body Z (towards the camera): parts with smaller Z are 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -15,13 +17,13 @@ from rain.worlds.skeleton import Build, Skeleton3D
 
 # Drawable parts: name -> (point ids in `Geometry.points`, depth bias). Ids 0-17 are the joints,
 # 18/19 the hands [r, l], 20/21 the toes [r, l], 22 the head centre.
-PARTS: dict[str, tuple[tuple[int, ...], float]] = {
+PARTS: Mapping[str, tuple[tuple[int, ...], float]] = MappingProxyType({
     "torso": ((1, 8, 11), 0.0), "head": ((22,), 0.03),
     "r_upper_arm": ((2, 3), 0.010), "r_forearm": ((3, 4), 0.012), "r_hand": ((18,), 0.014),
     "l_upper_arm": ((5, 6), 0.010), "l_forearm": ((6, 7), 0.012), "l_hand": ((19,), 0.014),
     "r_thigh": ((8, 9), -0.02), "r_shin": ((9, 10), -0.02), "r_foot": ((20,), -0.019),
     "l_thigh": ((11, 12), -0.02), "l_shin": ((12, 13), -0.02), "l_foot": ((21,), -0.019),
-}
+})
 PART_NAMES: tuple[str, ...] = tuple(PARTS)
 
 

@@ -6,7 +6,8 @@ start near 0; `chain` adds the value carried from the previous segment and cross
 """
 from __future__ import annotations
 
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -102,10 +103,11 @@ def wave(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.n
 def dance(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0) -> np.ndarray:
     q = neutral_pose(len(t))
     beat = 2 * np.pi * rng.uniform(0.5, 1.1) * t + rng.uniform(0, 2 * np.pi)
+    u = rng.uniform
     for side in "rl":
-        q[:, P[side + "_abd"]] = rng.uniform(0.4, 1.6) + rng.uniform(0.3, 0.7) * np.sin(beat + rng.uniform(0, 6.3))
-        q[:, P[side + "_flex"]] = rng.uniform(-0.2, 1.0) + rng.uniform(0.2, 0.6) * np.sin(0.5 * beat + rng.uniform(0, 6.3))
-        q[:, P[side + "_elbow"]] = rng.uniform(0.4, 1.4) + 0.4 * np.sin(beat + rng.uniform(0, 6.3))
+        q[:, P[side + "_abd"]] = u(0.4, 1.6) + u(0.3, 0.7) * np.sin(beat + u(0, 6.3))
+        q[:, P[side + "_flex"]] = u(-0.2, 1.0) + u(0.2, 0.6) * np.sin(0.5 * beat + u(0, 6.3))
+        q[:, P[side + "_elbow"]] = u(0.4, 1.4) + 0.4 * np.sin(beat + u(0, 6.3))
         q[:, P[side + "_twist"]] = rng.uniform(0.0, 1.6)
         q[:, P[side + "_knee"]] = 0.15 + 0.15 * (1 + np.sin(2 * beat))
         q[:, P[side + "_hip_flex"]] = 0.1 + 0.1 * (1 + np.sin(2 * beat))
@@ -172,10 +174,10 @@ def random_smooth(rng: np.random.Generator, t: np.ndarray, duration: float = 0.0
     return q
 
 
-MOTIONS: dict[str, MotionFn] = {
+MOTIONS: Mapping[str, MotionFn] = MappingProxyType({
     "walk": walk, "wave": wave, "dance": dance, "turn": turn, "jump": jump, "idle": idle,
     "random": random_smooth,
-}
+})
 
 
 def sample_segment(rng: np.random.Generator, cfg: WorldConfig, t: np.ndarray,

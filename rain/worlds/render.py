@@ -7,6 +7,7 @@ a neck, rounded shoulders); the training frames use the plain puppet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -149,13 +150,13 @@ def _face(img: np.ndarray, g: Geometry, t: int, pts: np.ndarray, rx: float) -> N
     _capsule(img, tuple(_fix(mouth - side)), tuple(_fix(mouth + side)), 0.1 * rx, (170, 60, 60))
 
 
-_LIMBS = {  # part -> (point a, point b, width field, colour field)
+_LIMBS = MappingProxyType({  # part -> (point a, point b, width field, colour field)
     "r_upper_arm": (2, 3, "arm_w", "shirt"), "r_forearm": (3, 4, "arm_w", "forearm"),
     "l_upper_arm": (5, 6, "arm_w", "shirt"), "l_forearm": (6, 7, "arm_w", "forearm"),
     "r_thigh": (8, 9, "leg_w", "pants"), "r_shin": (9, 10, "leg_w", "pants"),
     "l_thigh": (11, 12, "leg_w", "pants"), "l_shin": (12, 13, "leg_w", "pants"),
     "r_foot": (10, 20, "leg_w", "shoes"), "l_foot": (13, 21, "leg_w", "shoes"),
-}
+})
 
 
 def render_figure(img: np.ndarray, g: Geometry, t: int, ch: Character, shapes: Shapes,

@@ -8,6 +8,8 @@ a motion is a (T, P) array of them. Everything here is vectorised over T.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -16,23 +18,23 @@ PARAMS: tuple[str, ...] = (
     "r_abd", "r_flex", "r_elbow", "r_twist", "l_abd", "l_flex", "l_elbow", "l_twist",
     "r_hip_abd", "r_hip_flex", "r_knee", "l_hip_abd", "l_hip_flex", "l_knee",
 )
-P = {name: i for i, name in enumerate(PARAMS)}  # parameter name -> column
+P: Mapping[str, int] = MappingProxyType({name: i for i, name in enumerate(PARAMS)})  # name -> column
 NUM_PARAMS = len(PARAMS)
 
 # Plausible joint ranges (radians), applied after every motion: name -> (low, high).
-LIMITS: dict[str, tuple[float, float]] = {
-    "root_y": (-0.5, 0.0), "roll": (-0.3, 0.3), "pitch": (-0.2, 0.5), "head_yaw": (-1.1, 1.1), "head_pitch": (-0.5, 0.5),
-    "head_roll": (-0.4, 0.4), "r_abd": (-0.3, 2.9), "l_abd": (-0.3, 2.9), "r_flex": (-0.8, 2.9),
-    "l_flex": (-0.8, 2.9), "r_elbow": (0.0, 2.5), "l_elbow": (0.0, 2.5), "r_twist": (-0.5, 2.0),
+LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "root_y": (-0.5, 0.0), "roll": (-0.3, 0.3), "pitch": (-0.2, 0.5), "head_yaw": (-1.1, 1.1),
+    "head_pitch": (-0.5, 0.5), "head_roll": (-0.4, 0.4), "r_abd": (-0.3, 2.9), "l_abd": (-0.3, 2.9),
+    "r_flex": (-0.8, 2.9), "l_flex": (-0.8, 2.9), "r_elbow": (0.0, 2.5), "l_elbow": (0.0, 2.5), "r_twist": (-0.5, 2.0),
     "l_twist": (-0.5, 2.0), "r_hip_abd": (-0.2, 0.8), "l_hip_abd": (-0.2, 0.8),
     "r_hip_flex": (-0.6, 1.9), "l_hip_flex": (-0.6, 1.9), "r_knee": (0.0, 2.3), "l_knee": (0.0, 2.3),
-}
+})
 
 # Head feature offsets in the head frame, in units of the head radius: OpenPose ids 0, 14-17.
-_HEAD_POINTS = {0: (0.0, 0.2, 1.0), 14: (-0.4, -0.1, 0.85), 15: (0.4, -0.1, 0.85),
-                16: (-1.0, 0.05, -0.05), 17: (1.0, 0.05, -0.05)}
+_HEAD_POINTS = MappingProxyType({0: (0.0, 0.2, 1.0), 14: (-0.4, -0.1, 0.85), 15: (0.4, -0.1, 0.85),
+                16: (-1.0, 0.05, -0.05), 17: (1.0, 0.05, -0.05)})
 # A head point is seen when its outward normal's Z (towards the camera) exceeds this.
-_FACING_MIN = {0: 0.05, 14: 0.2, 15: 0.2, 16: -0.35, 17: -0.35}
+_FACING_MIN = MappingProxyType({0: 0.05, 14: 0.2, 15: 0.2, 16: -0.35, 17: -0.35})
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ def _bend(u: np.ndarray, angle: np.ndarray, twist: np.ndarray, side: float) -> n
     fwd = np.array([0.0, 0.0, 1.0]) - u[:, 2:3] * u  # (T, 3) forward part normal to u
     up = np.array([0.0, -1.0, 0.0]) - u[:, 1:2] * u
     n = np.linalg.norm(fwd, axis=1, keepdims=True)
-    p1 = np.where(n > 1e-3, fwd / np.maximum(n, 1e-9), up / np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9))
+    n_up = np.linalg.norm(up, axis=1, keepdims=True)
+    p1 = np.where(n > 1e-3, fwd / np.maximum(n, 1e-9), up / np.maximum(n_up, 1e-9))  # limb along Z: use up
     p2 = side * np.cross(u, p1)
     t = twist[:, None]
     return np.cos(angle)[:, None] * u + np.sin(angle)[:, None] * (np.cos(t) * p1 + np.sin(t) * p2)
