@@ -185,21 +185,24 @@ class BodyWorld:
         return Clip(self.reference, self.reference_landmarks, lms, np.stack(conds), np.stack(frames))
 
 
-def make_clip(rng: np.random.Generator, num_frames: int, size: int = 256) -> Clip:
+def make_clip(rng: np.random.Generator, num_frames: int, size: int = WorldConfig.size,
+              config: WorldConfig | None = None) -> Clip:
     """A fresh random clip drawn from ``rng`` (training: one call per sample)."""
-    return BodyWorld(rng, num_frames, size).to_clip()
+    return BodyWorld(rng, num_frames, size, config).to_clip()
 
 
-def make_sequence(seed: int, num_frames: int, size: int = 256) -> Clip:
-    """The sequence of a seed, all in memory (deterministic for the seed)."""
-    return BodyWorld.from_seed(seed, num_frames, size).to_clip()
+def make_sequence(seed: int, num_frames: int, size: int = WorldConfig.size,
+                  config: WorldConfig | None = None) -> Clip:
+    """The sequence of a seed, all in memory (deterministic for the seed and config)."""
+    return BodyWorld.from_seed(seed, num_frames, size, config).to_clip()
 
 
-def iter_sequence(seed: int, num_frames: int,
-                  size: int = 256) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
-    """Stream the sequence of a seed: (landmarks, condition, frame) per frame. The reference is
-    ``BodyWorld.from_seed(seed, num_frames, size).reference`` (same world)."""
-    return BodyWorld.from_seed(seed, num_frames, size).frames()
+def iter_sequence(seed: int, num_frames: int, size: int = WorldConfig.size,
+                  config: WorldConfig | None = None) -> Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]:
+    """Stream the sequence of a seed: (landmarks, condition, frame) per frame, the same frames as
+    `make_sequence`. For the reference as well, use the world itself:
+    ``w = BodyWorld.from_seed(seed, num_frames, size); w.reference; w.frames()``."""
+    return BodyWorld.from_seed(seed, num_frames, size, config).frames()
 
 
 def write_sequence(seed: int, num_frames: int, size: int, out: Path) -> None:
