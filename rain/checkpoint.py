@@ -15,32 +15,47 @@ from rain.models import RainModels, build_models
 logger = logging.getLogger(__name__)
 
 
-def save_models(models: RainModels, config: ModelConfig, directory: str | Path) -> None:
+def save_models(models: RainModels, config: ModelConfig, directory: str | Path, parts: tuple[str, ...] | None = None,
+                dtype: torch.dtype = torch.float32) -> None:
+    """Write `config.json` and `<part>.safetensors` (default: every part) in `dtype` (fp16 halves the size)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
     for name, module in models.named_parts().items():
-        tensors = {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()
+        if parts is not None and name not in parts:
+            continue
+        tensors = {k: v.detach().to(dtype).contiguous().clone() for k, v in module.state_dict().items()
                    if not RECOMPUTED_BUFFER.search(k)}
         save_file(tensors, str(directory / f"{name}.safetensors"))
 
 
-def load_models(directory: str | Path) -> tuple[RainModels, ModelConfig]:
-    """Build from `config.json` and load every part strictly (a missing or extra tensor is an error)."""
+def load_part(module: torch.nn.Module, path: Path) -> None:
+    """Load one part strictly: a missing or unexpected tensor is an error naming it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing")
+    state = load_file(str(path))
+    expected = {k for k in module.state_dict() if not RECOMPUTED_BUFFER.search(k)}
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        raise ValueError(f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+
+
+def read_config(directory: str | Path) -> ModelConfig:
     directory = Path(directory)
     if not (directory / "config.json").is_file():
         raise FileNotFoundError(f"no config.json in {directory}: not a RAIN checkpoint folder")
-    config = ModelConfig.load(directory / "config.json")
-    models = build_models(config, seed=None)
+    return ModelConfig.load(directory / "config.json")
+
+
+def load_models(directory: str | Path, parts: tuple[str, ...] | None = None, seed: int | None = None,
+                ) -> tuple[RainModels, ModelConfig]:
+    """Build from `config.json` and load `parts` (default: all) strictly; other parts keep a fresh init."""
+    directory = Path(directory)
+    config = read_config(directory)
+    models = build_models(config, seed=seed)
     for name, module in models.named_parts().items():
-        path = directory / f"{name}.safetensors"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing")
-        state = load_file(str(path))
-        expected = {k for k in module.state_dict() if not RECOMPUTED_BUFFER.search(k)}
-        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-        if missing or unexpected:
-            raise ValueError(f"{path}: missing {missing[:5]}..., unexpected {unexpected[:5]}...")
-        module.load_state_dict(state, strict=False)
-    logger.info("loaded RAIN models from %s", directory)
+        if parts is None or name in parts:
+            load_part(module, directory / f"{name}.safetensors")
+    logger.info("loaded RAIN models (%s) from %s", "all parts" if parts is None else ", ".join(parts), directory)
     return models, config

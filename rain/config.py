@@ -100,6 +100,7 @@ class VAEConfig:
     block_out_channels: tuple[int, ...] = (128, 256, 512, 512)  # encoder/decoder widths per level
     layers_per_block: int = 2  # kl: ResNets per level; tiny: blocks per level
     latent_channels: int = 4  # channels of the latent the UNets see
+    scaling_factor: float | None = None  # latent scale (None: the diffusers class default, 0.18215 for KL)
 
     @property
     def downscale(self) -> int:
@@ -223,4 +224,23 @@ def tiny() -> ModelConfig:
     )
 
 
-PRESETS = {"tiny": tiny, "sd15": sd15}
+def cpu() -> ModelConfig:
+    """The shipped CPU tier: 256x256 frames, 16x16x16 latents (a factor-16 autoencoder), a 6 M-parameter
+    denoiser; sized so a full pile call (16 frames) runs in about 90 ms on two cores (BENCHMARKS.md)."""
+    return ModelConfig(
+        resolution=256,
+        unet=UNetConfig(
+            block_out_channels=(32, 64, 128), attention=(True, True, True), layers_per_block=1,
+            cross_attention_dim=64, num_attention_heads=2, norm_num_groups=16, motion_num_attention_heads=2,
+            time_cond_proj_dim=64, in_channels=16, out_channels=16,
+        ),
+        pose_guider=PoseGuiderConfig(block_out_channels=(8, 16, 32, 32, 64)),
+        image_encoder=ImageEncoderConfig(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, image_size=64,
+            patch_size=16,
+        ),
+        vae=VAEConfig(kind="tiny", block_out_channels=(16, 16, 16, 16, 16), layers_per_block=1, latent_channels=16),
+    )
+
+
+PRESETS = {"tiny": tiny, "cpu": cpu, "sd15": sd15}

@@ -20,7 +20,6 @@ class ReferenceNet(UNet2DConditionModel):
         super().__init__(**kwargs)
         del self.conv_norm_out, self.conv_act, self.conv_out
 
-    @torch.no_grad()
     def capture(
         self,
         latents: torch.Tensor,  # (b, c, h, w) the reference image's latent

@@ -9,8 +9,9 @@ from rain.config import VAEConfig
 
 
 def build_vae(config: VAEConfig) -> AutoencoderKL | AutoencoderTiny:
+    scale = {} if config.scaling_factor is None else {"scaling_factor": config.scaling_factor}
     if config.kind == "kl":
-        return AutoencoderKL(
+        return AutoencoderKL(**scale,
             block_out_channels=config.block_out_channels, layers_per_block=config.layers_per_block,
             latent_channels=config.latent_channels,
             down_block_types=("DownEncoderBlock2D",) * len(config.block_out_channels),
@@ -20,7 +21,7 @@ def build_vae(config: VAEConfig) -> AutoencoderKL | AutoencoderTiny:
         n = len(config.block_out_channels)
         if len(set(config.block_out_channels)) != 1:
             raise ValueError(f"AutoencoderTiny needs one width at every level, got {config.block_out_channels}")
-        return AutoencoderTiny(
+        return AutoencoderTiny(**scale,
             encoder_block_out_channels=config.block_out_channels,
             decoder_block_out_channels=tuple(reversed(config.block_out_channels)),  # latent side first
             num_encoder_blocks=(1,) + (config.layers_per_block,) * (n - 1),

@@ -1,0 +1,30 @@
+"""Frame metrics: PSNR, SSIM, and flicker (how far the frame-to-frame change strays from the truth's)."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+
+def psnr(output: np.ndarray, truth: np.ndarray) -> float:
+    """uint8 arrays of the same shape -> dB (peak 255)."""
+    mse = np.mean((output.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+def ssim(output: np.ndarray, truth: np.ndarray) -> float:
+    """Mean SSIM over frames of (T, H, W, 3) or one (H, W, 3) uint8 image."""
+    if output.ndim == 3:
+        return float(structural_similarity(output, truth, channel_axis=2, data_range=255))
+    return float(np.mean([ssim(o, t) for o, t in zip(output, truth)]))
+
+
+def flicker(output: np.ndarray, truth: np.ndarray) -> float:
+    """Mean |(o[t] - o[t-1]) - (g[t] - g[t-1])| over (T, H, W, 3) frames, in 0..255 units."""
+    d_out = np.diff(output.astype(np.float32), axis=0)
+    d_true = np.diff(truth.astype(np.float32), axis=0)
+    return float(np.mean(np.abs(d_out - d_true)))
+
+
+def summarize(output: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {"psnr": psnr(output, truth), "ssim": ssim(output, truth), "flicker": flicker(output, truth)}

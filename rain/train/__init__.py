@@ -1,0 +1,1 @@
+"""Training recipes: the autoencoder, then RAIN's stages (images, temporal pile, few-step)."""

@@ -1,0 +1,54 @@
+"""`python -m rain train ...`: one stage, or `--stage all` for the whole recipe (each stage resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from rain.config import PRESETS
+from rain.train.config import TrainConfig
+from rain.train.stages import train_autoencoder, train_rain
+
+RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage, sub-folder of --out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "all"], required=True)
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
+    parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
+    parser.add_argument("--steps", type=int, nargs="+", help="steps (one per stage with --stage all)")
+    for field in dataclasses.fields(TrainConfig):
+        if field.name not in ("stage", "steps"):
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=None)
+    return parser
+
+
+def _config(args: argparse.Namespace, stage: str, steps: int | None) -> TrainConfig:
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                 if f.name not in ("stage", "steps") and getattr(args, f.name) is not None}
+    return TrainConfig(stage=stage, **overrides, **({"steps": steps} if steps else {}))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    stages = RECIPE if args.stage == "all" else [(args.stage, "")]
+    steps = args.steps or [None] * len(stages)
+    if len(steps) != len(stages):
+        raise SystemExit(f"--steps needs {len(stages)} values for --stage {args.stage}")
+    init = args.init
+    for (stage, sub), n in zip(stages, steps):
+        out = args.out / sub
+        if stage == "autoencoder":
+            init = train_autoencoder(_config(args, stage, n), PRESETS[args.preset](), out)
+        else:
+            if init is None:
+                raise SystemExit(f"--stage {stage} needs --init (an autoencoder or earlier-stage model folder)")
+            init = train_rain(_config(args, stage, n), init, out)
+    print(f"model: {init}")
+    return 0

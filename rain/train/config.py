@@ -1,0 +1,32 @@
+"""Typed training configuration; every default defined once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Stage = Literal["autoencoder", "image", "pile"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    stage: Stage = "pile"  # autoencoder | image (spatial parts on single frames) | pile (everything, pile-shaped clips)
+    world: str = "body"  # procedural world the clips come from
+    steps: int = 1000  # optimiser steps of this stage
+    batch_size: int = 2  # clips (pile) or frames (image, autoencoder) per step
+    lr: float = 3e-4  # AdamW learning rate after warm-up
+    warmup: int = 100  # linear warm-up steps
+    weight_decay: float = 0.0  # AdamW weight decay
+    grad_clip: float = 1.0  # max gradient norm
+    grad_accum: int = 1  # gradient accumulation steps (accelerate)
+    fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
+    latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
+    latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth
+    seed: int = 0  # seeds model init, data order and noise
+    save_every: int = 250  # steps between resumable checkpoints
+    log_every: int = 10  # steps between loss-log lines
+    mixed_precision: Literal["auto", "bf16", "no"] = "auto"  # auto = bf16 on CPUs with native bf16
+    num_workers: int = 0  # data-loader worker processes (rendering is ~3 ms a frame)
+
+
+HELD_OUT_SEED_START = 1_000_000  # world seeds from here on are never used in training

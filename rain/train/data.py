@@ -1,0 +1,42 @@
+"""Clips from a procedural world as training batches (seeded, endless, never touching held-out seeds)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from rain.images import to_tensor
+from rain.train.config import HELD_OUT_SEED_START
+
+
+def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int):
+    """One clip of `world` (only `body` exists so far)."""
+    if world != "body":
+        raise ValueError(f"unknown world {world!r}; available: body")
+    from rain.worlds.body import make_clip
+
+    return make_clip(rng, num_frames, size)
+
+
+class ClipStream(torch.utils.data.IterableDataset):
+    """Endless clips: reference (3, S, S), conditions and frames (3, T, S, S), all in [0, 1]."""
+
+    def __init__(self, world: str, num_frames: int, size: int, seed: int) -> None:
+        super().__init__()
+        self.world, self.num_frames, self.size, self.seed = world, num_frames, size, seed
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker = 0 if info is None else info.id
+        rng = np.random.default_rng([self.seed, worker])
+        while True:
+            # each clip is a fresh world drawn from a training seed (< HELD_OUT_SEED_START)
+            clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
+            clip = world_clip(self.world, clip_rng, self.num_frames, self.size)
+            yield {
+                "reference": to_tensor(clip.reference),
+                "conditions": to_tensor(clip.conditions).transpose(0, 1),
+                "frames": to_tensor(clip.frames).transpose(0, 1),
+            }

@@ -1,0 +1,86 @@
+"""What RAIN learns: v-prediction on clips shaped exactly like the pile the stream runs.
+
+A pile clip of g groups (g = all levels, or fewer with `fill_prob` as while the pile fills) puts its
+oldest group at the cleanest level it would hold and the newest at pure noise, so training sees the
+same mix of timesteps, in the same frame order, as `RainPipeline.step`. The image stage is the same
+objective on single frames (each its own one-frame video) at a random level.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from rain.config import ModelConfig
+from rain.models import RainModels
+from rain.models.attention import ReferenceRead
+from rain.models.vae import encode
+from rain.scheduler import PileSchedule, append_dims, guidance_embedding
+
+
+def pile_levels(num_levels: int, frames_per_group: int, groups: int) -> torch.Tensor:
+    """(groups * frames_per_group,) level index per frame, oldest group first: e.g. [3,3,2,2,1,1,0,0]."""
+    return torch.arange(groups - 1, -1, -1).repeat_interleave(frames_per_group)
+
+
+def add_noise(x0: torch.Tensor, noise: torch.Tensor, alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x_t and the v target for (b, c, f, h, w) latents with per-frame alphas_cumprod (b, f)."""
+    a = append_dims(alphas[:, None], x0.ndim)  # (b, 1, f, 1, 1)
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise, a.sqrt() * noise - (1 - a).sqrt() * x0
+
+
+class RainObjective(torch.nn.Module):
+    """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
+
+    def __init__(self, models: RainModels, config: ModelConfig) -> None:
+        super().__init__()
+        self.unet, self.reference_net = models.unet, models.reference_net
+        self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
+        self.vae = models.vae.requires_grad_(False).eval()
+        self.config = config
+        schedule = PileSchedule.create(config.scheduler, config.pile.num_groups)
+        self.register_buffer("timesteps", schedule.timesteps, persistent=False)
+        self.register_buffer("alphas", schedule.alphas_cumprod, persistent=False)
+        self.register_buffer("guidance", guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
+                                                            config.unet.time_cond_proj_dim), persistent=False)
+
+    def forward(self, batch: dict[str, torch.Tensor], levels: torch.Tensor, generator: torch.Generator,
+                ) -> torch.Tensor:
+        """batch: reference (b, 3, S, S), conditions/frames (b, 3, f, S, S); levels (b, f) -> scalar loss."""
+        frames, conditions, reference = batch["frames"], batch["conditions"], batch["reference"]
+        b, _, f = frames.shape[:3]
+
+        # 1. latents of the ground truth and of the reference (frozen autoencoder)
+        with torch.no_grad():
+            x0 = encode(self.vae, frames.transpose(1, 2).flatten(0, 1))  # (b*f, c, h, w)
+            x0 = x0.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
+            ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
+
+        # 2. noise every frame to its level; the target is v
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        x_t, v = add_noise(x0, noise, self.alphas[self.timesteps[levels]])
+
+        # 3. the reference: one image token and the reference net's self-attention inputs
+        embeds = self.image_encoder(reference)  # (b, 1, d)
+        tokens = self.reference_net.capture(ref_latents, embeds)
+
+        # 4. pose features, then one UNet call over all frames at their own timesteps
+        pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
+        pred = self.unet(x_t, self.timesteps[levels], embeds, pose, self.guidance.expand(b, -1),
+                         ReferenceRead(tokens, f))
+        return F.mse_loss(pred.float(), v)
+
+
+def sample_levels(config: ModelConfig, batch: int, frames: int, fill_prob: float, single_frames: bool,
+                  generator: torch.Generator) -> tuple[torch.Tensor, int]:
+    """(batch, f') levels and the number of frames f' to keep from each clip."""
+    levels_count, per = config.pile.num_groups, config.pile.frames_per_group
+    if single_frames:
+        return torch.randint(0, levels_count, (batch, 1), generator=generator), 1
+    groups = levels_count
+    if torch.rand((), generator=generator) < fill_prob:
+        groups = int(torch.randint(1, levels_count, (), generator=generator))
+    keep = groups * per
+    if keep > frames:
+        raise ValueError(f"clips of {frames} frames are too short for {groups} groups of {per}")
+    return pile_levels(levels_count, per, groups).expand(batch, -1), keep

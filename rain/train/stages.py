@@ -1,0 +1,98 @@
+"""The stages of the recipe: what each trains, on which data shape, and what it exports.
+
+1. autoencoder: a small AutoencoderTiny on world frames (the decoder sees slightly noisy latents);
+   exports `vae.safetensors` and sets `vae.scaling_factor` so the scaled latents have unit std.
+2. image: reference net, spatial UNet, pose guider and image encoder on single frames at random levels
+   (temporal modules frozen: one-frame videos).
+3. pile: everything, on clips shaped like the pile (all groups, or the filling shapes), exactly the
+   timesteps and frame order the stream runs. Training at the sampler's own timesteps makes this the
+   few-step stage too (see the model card for why there is no separate teacher distillation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from rain.checkpoint import load_models, read_config, save_models
+from rain.config import ModelConfig
+from rain.models import build_models
+from rain.train import loop
+from rain.train.config import TrainConfig
+from rain.train.data import ClipStream
+from rain.train.objective import RainObjective, sample_levels
+
+logger = logging.getLogger(__name__)
+
+AE_FRAMES_PER_CLIP = 2  # autoencoder batches: frames taken from each clip
+IMAGE_FRAMES_PER_CLIP = 4  # image stage: single frames taken from each clip
+
+
+def _loader(cfg: TrainConfig, config: ModelConfig, frames: int, start_seed: int) -> torch.utils.data.DataLoader:
+    stream = ClipStream(cfg.world, frames, config.resolution, start_seed)
+    return torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
+
+
+def autoencoder_step(vae: torch.nn.Module, batch: dict, generator: torch.Generator, cfg: TrainConfig) -> dict:
+    x = batch["frames"].transpose(1, 2).flatten(0, 1) * 2 - 1  # (n, 3, S, S) in [-1, 1]
+    z = vae.encode(x).latents
+    noisy = z + cfg.latent_noise * z.detach().std() * torch.randn(z.shape, generator=generator)
+    rec = vae.decode(noisy).sample.float()
+    mse = F.mse_loss(rec, x)
+    psnr = 10 * torch.log10(4 / mse.detach())  # range 2 -> peak^2 = 4
+    return {"loss": mse + 0.1 * F.l1_loss(rec, x) + cfg.latent_l2 * z.float().pow(2).mean(), "psnr": psnr}
+
+
+def rain_step(objective: torch.nn.Module, batch: dict, generator: torch.Generator, cfg: TrainConfig,
+              single_frames: bool) -> dict:
+    inner = objective.module if hasattr(objective, "module") else objective
+    if single_frames:  # every frame its own one-frame video with its clip's reference
+        t = batch["frames"].shape[2]
+        batch = {"frames": batch["frames"].transpose(1, 2).flatten(0, 1)[:, :, None],
+                 "conditions": batch["conditions"].transpose(1, 2).flatten(0, 1)[:, :, None],
+                 "reference": batch["reference"].repeat_interleave(t, dim=0)}
+    b, _, f = batch["frames"].shape[:3]
+    levels, keep = sample_levels(inner.config, b, f, cfg.fill_prob, single_frames, generator)
+    batch = {"frames": batch["frames"][:, :, :keep], "conditions": batch["conditions"][:, :, :keep],
+             "reference": batch["reference"]}
+    return {"loss": objective(batch, levels, generator)}
+
+
+@torch.no_grad()
+def latent_std(vae: torch.nn.Module, loader: torch.utils.data.DataLoader, batches: int = 8) -> float:
+    values = [vae.encode(next(iter(loader))["frames"].transpose(1, 2).flatten(0, 1) * 2 - 1).latents
+              for _ in range(batches)]
+    return float(torch.cat(values).std())
+
+
+def train_autoencoder(cfg: TrainConfig, config: ModelConfig, out: Path) -> Path:
+    models = build_models(config, seed=cfg.seed)
+    vae = models.vae.train()
+    loader = _loader(cfg, config, AE_FRAMES_PER_CLIP, cfg.seed)
+    vae = loop.run(cfg, vae, loader, lambda m, b, g: autoencoder_step(m, b, g, cfg), out)
+    std = latent_std(vae.eval(), loader)
+    config = dataclasses.replace(config, vae=dataclasses.replace(config.vae, scaling_factor=round(1.0 / std, 5)))
+    models = dataclasses.replace(models, vae=vae)
+    save_models(models, config, out / "model", parts=("vae",))
+    logger.info("autoencoder exported to %s (latent std %.4f)", out / "model", std)
+    return out / "model"
+
+
+def train_rain(cfg: TrainConfig, init: Path, out: Path) -> Path:
+    """Stage `image` or `pile`, starting from `init` (an autoencoder or earlier-stage export)."""
+    parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
+    models, config = load_models(init, parts=parts, seed=cfg.seed)
+    single = cfg.stage == "image"
+    for name, p in models.unet.named_parameters():
+        p.requires_grad_(not (single and ".motion_modules." in name))
+    objective = RainObjective(models, config).train()
+    frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
+    loader = _loader(cfg, config, frames, cfg.seed + 1)
+    loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
+    save_models(models, config, out / "model")
+    logger.info("%s stage exported to %s", cfg.stage, out / "model")
+    return out / "model"
