@@ -1,4 +1,4 @@
-"""`python -m rain <command> ...`: synth (procedural worlds), train (the recipe), eval (metrics)."""
+"""`python -m rain <command> ...`: synth (procedural worlds), train (the recipe), eval (metrics), ship."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ def main(argv: list[str] | None = None) -> int:
         "synth": "rain.worlds.cli",
         "train": "rain.train.cli",
         "eval": "rain.eval.cli",
+        "ship": "rain.train.ship",
+        "bench": "rain.bench",
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python -m rain {{{','.join(commands)}}} ...", file=sys.stderr)

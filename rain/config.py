@@ -96,11 +96,12 @@ class ImageEncoderConfig:
 
 @dataclass(frozen=True)
 class VAEConfig:
-    kind: Literal["kl", "tiny"] = "kl"  # diffusers AutoencoderKL or AutoencoderTiny
-    block_out_channels: tuple[int, ...] = (128, 256, 512, 512)  # encoder/decoder widths per level
+    kind: Literal["kl", "tiny", "pixel"] = "kl"  # diffusers AutoencoderKL, AutoencoderTiny, or exact pixel space
+    block_out_channels: tuple[int, ...] = (128, 256, 512, 512)  # widths per level (pixel: 3 * 4**level)
     layers_per_block: int = 2  # kl: ResNets per level; tiny: blocks per level
     latent_channels: int = 4  # channels of the latent the UNets see
     scaling_factor: float | None = None  # latent scale (None: the diffusers class default, 0.18215 for KL)
+    act_fn: str | None = None  # activation (None: the diffusers class default; silu avoids dead ReLUs in a narrow AE)
 
     @property
     def downscale(self) -> int:
@@ -225,21 +226,21 @@ def tiny() -> ModelConfig:
 
 
 def cpu() -> ModelConfig:
-    """The shipped CPU tier: 256x256 frames, 16x16x16 latents (a factor-16 autoencoder), a 6 M-parameter
-    denoiser; sized so a full pile call (16 frames) runs in about 90 ms on two cores (BENCHMARKS.md)."""
+    """The shipped CPU tier: 256x256 frames diffused in pixel space as 16x16 grids of 16x16 patches
+    (768 channels), a ~10 M-parameter denoiser; a full pile call (16 frames) takes ~140 ms on two cores."""
     return ModelConfig(
         resolution=256,
         unet=UNetConfig(
-            block_out_channels=(32, 64, 128), attention=(True, True, True), layers_per_block=1,
+            block_out_channels=(64, 128, 128), attention=(True, True, True), layers_per_block=1,
             cross_attention_dim=64, num_attention_heads=2, norm_num_groups=16, motion_num_attention_heads=2,
-            time_cond_proj_dim=64, in_channels=16, out_channels=16,
+            time_cond_proj_dim=64, in_channels=768, out_channels=768,
         ),
         pose_guider=PoseGuiderConfig(block_out_channels=(8, 16, 32, 32, 64)),
         image_encoder=ImageEncoderConfig(
             hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, image_size=64,
             patch_size=16,
         ),
-        vae=VAEConfig(kind="tiny", block_out_channels=(16, 16, 16, 16, 16), layers_per_block=1, latent_channels=16),
+        vae=VAEConfig(kind="pixel", block_out_channels=(3, 12, 48, 192, 768), latent_channels=768),
     )
 
 

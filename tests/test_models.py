@@ -155,3 +155,18 @@ def test_config_validation_and_round_trip(tmp_path):
         ModelConfig(pile=PileConfig(frames_per_group=8, num_groups=8)).validate()
     with pytest.raises(ValueError, match="unknown"):
         ModelConfig.from_dict({"resolution": 64, "colour": "red"})
+
+
+def test_pixel_space_autoencoder_is_exact_and_checked():
+    from rain.config import VAEConfig, cpu
+    from rain.models.vae import build_vae, decode, encode
+
+    vae = build_vae(cpu().vae)
+    images = torch.rand(2, 3, 256, 256)
+    latents = encode(vae, images)
+    assert latents.shape == (2, 768, 16, 16)
+    torch.testing.assert_close(decode(vae, latents), images)
+    with pytest.raises(ValueError, match="768"):
+        build_vae(VAEConfig(kind="pixel", block_out_channels=(3, 12, 48, 192, 768), latent_channels=16))
+    with pytest.raises(ValueError, match="unknown VAE kind"):
+        build_vae(VAEConfig(kind="vq"))

@@ -42,8 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(steps) != len(stages):
         raise SystemExit(f"--steps needs {len(stages)} values for --stage {args.stage}")
     init = args.init
+    if init is None and PRESETS[args.preset]().vae.kind == "pixel":
+        init = PRESETS[args.preset]()  # pixel space: nothing to train before the RAIN stages
     for (stage, sub), n in zip(stages, steps):
+        if n == 0:
+            continue  # a skipped stage: its model folder is not needed
         out = args.out / sub
+        if stage == "autoencoder" and PRESETS[args.preset]().vae.kind == "pixel":
+            continue  # pixel space has no autoencoder to train
         if stage == "autoencoder":
             init = train_autoencoder(_config(args, stage, n), PRESETS[args.preset](), out)
         else:

@@ -22,6 +22,7 @@ class TrainConfig:
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth
+    crop: int = 0  # autoencoder: train on random square crops of this size (it is fully convolutional); 0 = whole frames
     seed: int = 0  # seeds model init, data order and noise
     save_every: int = 250  # steps between resumable checkpoints
     log_every: int = 10  # steps between loss-log lines

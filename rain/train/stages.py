@@ -37,8 +37,19 @@ def _loader(cfg: TrainConfig, config: ModelConfig, frames: int, start_seed: int)
     return torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
 
+def random_crop(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """One random `size` x `size` crop per image, on the autoencoder's grid (multiples of its downscale)."""
+    if size > x.shape[-1] or size > x.shape[-2]:
+        raise ValueError(f"crop {size} is larger than the frames {tuple(x.shape[-2:])}")
+    top = torch.randint(0, x.shape[-2] - size + 1, (x.shape[0],), generator=generator)
+    left = torch.randint(0, x.shape[-1] - size + 1, (x.shape[0],), generator=generator)
+    return torch.stack([img[:, t:t + size, l:l + size] for img, t, l in zip(x, top.tolist(), left.tolist())])
+
+
 def autoencoder_step(vae: torch.nn.Module, batch: dict, generator: torch.Generator, cfg: TrainConfig) -> dict:
     x = batch["frames"].transpose(1, 2).flatten(0, 1) * 2 - 1  # (n, 3, S, S) in [-1, 1]
+    if cfg.crop:
+        x = random_crop(x, cfg.crop, generator)  # (n, 3, crop, crop)
     z = vae.encode(x).latents
     noisy = z + cfg.latent_noise * z.detach().std() * torch.randn(z.shape, generator=generator)
     rec = vae.decode(noisy).sample.float()
@@ -82,10 +93,14 @@ def train_autoencoder(cfg: TrainConfig, config: ModelConfig, out: Path) -> Path:
     return out / "model"
 
 
-def train_rain(cfg: TrainConfig, init: Path, out: Path) -> Path:
-    """Stage `image` or `pile`, starting from `init` (an autoencoder or earlier-stage export)."""
-    parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
-    models, config = load_models(init, parts=parts, seed=cfg.seed)
+def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
+    """Stage `image` or `pile`, from `init`: a model folder (autoencoder or earlier stage) or, for an
+    autoencoder without weights (pixel space), a fresh `ModelConfig`."""
+    if isinstance(init, ModelConfig):
+        models, config = build_models(init, seed=cfg.seed), init
+    else:
+        parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
+        models, config = load_models(init, parts=parts, seed=cfg.seed)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))

@@ -1,0 +1,68 @@
+"""`python -m rain ship`: copy a trained model into checkpoints/ (fp16 safetensors, config, model card)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from rain.checkpoint import load_models, save_models
+
+CARD = """# RAIN Live `{name}` ({mode} mode, CPU tier)
+
+A small RAIN model (reference net, temporal denoising UNet, pose guider, image encoder, autoencoder)
+trained from scratch on CPU on the project's procedural `{world}` world. Weights stored in fp16
+(loaded as fp32; inference runs in bf16 autocast on CPUs with native bf16).
+
+- Architecture: `config.json` ({params:.1f} M parameters in all; {resolution}x{resolution} frames,
+  pile of {groups} groups x {per} frames, {groups} LCM steps).
+- Data: procedurally rendered clips (seeds below {held_out}); evaluation on held-out seeds from {held_out}.
+- Reproduce: `{command}`
+- Training time on 2 CPU cores: {train_time}
+
+## Measured on held-out sequences (`python -m rain eval --mode {mode} --model checkpoints/{name} --json ...`)
+{metrics}
+
+## Limits
+{limits}
+"""
+
+
+def metrics_table(result: dict) -> str:
+    pile, ablation = result["pile"], result["no_temporal"]
+    lines = ["| metric | pile (ours) | no temporal attention |", "|---|---|---|"]
+    for key in ("psnr", "ssim", "flicker"):
+        lines.append(f"| {key} | {pile[key]:.3f} | {ablation[key]:.3f} |")
+    lines.append(f"\nflicker ratio (pile / ablation): {result['flicker_ratio']:.3f}")
+    if "drift" in result:
+        d = result["drift"]
+        lines.append(f"drift over {d['frames']} frames: first {d['window']} {d['psnr_first']:.2f} dB, "
+                     f"last {d['window']} {d['psnr_last']:.2f} dB ({d['drift_db']:+.2f} dB)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rain ship", description=__doc__)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--eval", type=Path, required=True, help="JSON written by `python -m rain eval`")
+    p.add_argument("--out", type=Path, required=True, help="e.g. checkpoints/body")
+    p.add_argument("--command", required=True, help="the command that reproduces the training")
+    p.add_argument("--train-time", required=True)
+    p.add_argument("--limits", default="See the closing notes of the tiny-tier issue.")
+    args = p.parse_args(argv)
+    models, config = load_models(args.model)
+    save_models(models, config, args.out, dtype=torch.float16)
+    result = json.loads(args.eval.read_text())
+    (args.out / "eval.json").write_text(json.dumps(result, indent=2))
+    params = sum(p.numel() for m in models.named_parts().values() for p in m.parameters()) / 1e6
+    from rain.train.config import HELD_OUT_SEED_START
+
+    (args.out / "MODEL_CARD.md").write_text(CARD.format(
+        name=args.out.name, mode=result["mode"], world="body", params=params, resolution=config.resolution,
+        groups=config.pile.num_groups, per=config.pile.frames_per_group, held_out=HELD_OUT_SEED_START,
+        command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits))
+    print(f"shipped {args.out}")
+    return 0
