@@ -28,7 +28,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(..., 3, H, W) float in [0, 1] -> (..., H, W, 3) uint8."""
-    return (images.float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).numpy()
+    return (images.float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
 
 def square(image: torch.Tensor, size: int) -> torch.Tensor:

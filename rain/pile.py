@@ -32,7 +32,8 @@ def push(groups: tuple[Group, ...], group: Group, num_levels: int) -> tuple[Grou
 
 def frame_levels(groups: tuple[Group, ...]) -> torch.Tensor:
     """(F,) level of every frame in the pile, oldest group first."""
-    return torch.cat([torch.full((g.latents.shape[2],), g.level, dtype=torch.long) for g in groups])
+    return torch.cat([torch.full((g.latents.shape[2],), g.level, dtype=torch.long, device=g.latents.device)
+                      for g in groups])
 
 
 def stack(groups: tuple[Group, ...]) -> tuple[torch.Tensor, torch.Tensor]:

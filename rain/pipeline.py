@@ -33,7 +33,7 @@ class RainPipeline:
         self.models = models.freeze()
         self.device = next(models.unet.parameters()).device
         self.precision = resolve(precision, self.device)
-        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups)
+        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups).to(self.device)
         self.guidance = guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
                                            config.unet.time_cond_proj_dim).to(self.device)  # (1, d)
         logger.info("RAIN pipeline ready: %dx%d, pile %d x %d, %s", config.resolution, config.resolution,
@@ -112,13 +112,13 @@ class RainPipeline:
         f, size = self.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
             raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
+        if not 1 <= conditions.shape[0] <= f:
+            raise ValueError(f"a group holds 1..{f} condition images, got {conditions.shape[0]}")
         check_rgb(conditions[0], "condition image")
         if conditions.shape[1:3] != (size, size):
             raise ValueError(f"condition images must be {size}x{size} (the model resolution), got "
                              f"{conditions.shape[2]}x{conditions.shape[1]}")
         valid = conditions.shape[0]
-        if not 1 <= valid <= f:
-            raise ValueError(f"a group holds 1..{f} condition images, got {valid}")
         padded = np.concatenate([conditions, np.repeat(conditions[-1:], f - valid, axis=0)])
         pose = self.models.pose_guider(to_tensor(padded).transpose(0, 1)[None].to(self.device))  # (1, c0, f, h, w)
         h = size // self.config.vae.downscale

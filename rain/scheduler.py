@@ -8,6 +8,7 @@ timestep of each level and the timestep it steps to (StreamDiffusion-style per-s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -107,6 +108,11 @@ class PileSchedule:
         ts = trailing_timesteps(num_levels, config.num_train_timesteps)
         return cls(ts, torch.cat([ts[1:], ts.new_tensor([-1])]), alphas_cumprod(config),
                    config.prediction_type, config.timestep_scaling)
+
+    def to(self, device: torch.device) -> "PileSchedule":
+        return dataclasses.replace(self, timesteps=self.timesteps.to(device),
+                                   next_timesteps=self.next_timesteps.to(device),
+                                   alphas_cumprod=self.alphas_cumprod.to(device))
 
     def step(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor,
              generator: torch.Generator | None = None) -> torch.Tensor:

@@ -1,7 +1,6 @@
 """The pile and the stream: order, levels, latency, isolation, determinism, flat memory."""
 
 import dataclasses
-import resource
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import torch
 
 from conftest import random_images
 from rain import pile
+from rain.bench import rss_mib
 from rain.config import PileConfig, tiny
 from rain.pipeline import RainPipeline
 
@@ -56,10 +56,26 @@ def test_stream_follows_the_published_schedule(tiny_pipeline, rng):
     assert stream.calls == 6 and stream.frames_in == 24 and stream.frames_out == 12
 
 
-def test_offline_render_returns_every_frame_in_order(tiny_pipeline, rng):
-    conditions = list(random_images(rng, 10, 64))
-    frames = list(tiny_pipeline.render(random_images(rng, 1, 64)[0], conditions, seed=3))
+def test_offline_render_returns_every_frame_in_order(tiny_pipeline, rng, monkeypatch):
+    popped = []
+    advance = pile.advance
+
+    def recording_advance(*args):
+        groups, done = advance(*args)
+        if done is not None:
+            popped.append((done.first_frame, done.valid, done.level))
+        return groups, done
+
+    monkeypatch.setattr(pile, "advance", recording_advance)
+    image, conditions = random_images(rng, 1, 64)[0], list(random_images(rng, 10, 64))
+    frames = list(tiny_pipeline.render(image, conditions, seed=3))
     assert len(frames) == 10 and all(f.shape == (64, 64, 3) and f.dtype == np.uint8 for f in frames)
+    assert popped == [(0, 4, 4), (4, 4, 4), (8, 2, 4)]  # input order; the padded last group emits only 2
+    # render is exactly step + drain on one stream
+    stream = tiny_pipeline.new_stream(tiny_pipeline.encode_reference(image), seed=3)
+    manual = [tiny_pipeline.step(stream, np.stack(conditions[i:i + 4])) for i in range(0, 10, 4)]
+    manual += list(tiny_pipeline.drain(stream))
+    np.testing.assert_array_equal(np.concatenate(manual), np.stack(frames))
 
 
 def test_same_seed_same_frames_and_streams_are_isolated(tiny_pipeline, rng):
@@ -96,6 +112,8 @@ def test_bad_inputs_get_clear_errors(tiny_pipeline, rng):
         tiny_pipeline.step(stream, random_images(rng, 4, 32))
     with pytest.raises(ValueError, match="1..4"):
         tiny_pipeline.step(stream, random_images(rng, 5, 64))
+    with pytest.raises(ValueError, match="1..4"):
+        tiny_pipeline.step(stream, random_images(rng, 0, 64))
     with pytest.raises(ValueError, match="uint8"):
         tiny_pipeline.step(stream, random_images(rng, 4, 64).astype(np.float32))
     with pytest.raises(ValueError, match="frames, H, W, 3"):
@@ -120,10 +138,10 @@ def test_memory_and_work_per_call_stay_flat_over_1000_calls(rng):
         for call in range(1000):
             frames_per_call.append(len(pipeline.step(stream, conditions)))
             if call in (100, 999):
-                rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB, peak so far
+                rss.append(rss_mib())  # current resident memory, not the process's earlier peak
     finally:
         handle.remove()
     assert frames_per_call[3:] == [2] * 997
     assert all(len(t) == 8 for t in seen[3:])  # every UNet call sees exactly K frames
     assert len(stream.groups) == 3  # the pile never grows
-    assert rss[1] - rss[0] < 20 * 1024, f"peak RSS grew {(rss[1] - rss[0]) / 1024:.1f} MiB over 900 calls"
+    assert rss[1] - rss[0] < 20, f"resident memory grew {rss[1] - rss[0]:.1f} MiB over 900 calls"

@@ -41,6 +41,22 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch():
     assert losses[-1] < 0.7 * losses[0], losses
 
 
+def test_every_trainable_part_gets_a_gradient():
+    """The reference net learns only through the tokens it hands the denoiser's self-attention."""
+    config = tiny()
+    models = build_models(config, seed=0)
+    for p in models.pose_guider.conv_out.parameters():  # zero-initialised: open it so gradients flow upstream
+        torch.nn.init.normal_(p, std=0.1)
+    objective = RainObjective(models, config).train()
+    batch = {k: v[None] for k, v in next(iter(ClipStream("body", config.pile.num_frames, config.resolution, 0))).items()}
+    levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
+    objective(batch, levels, torch.Generator().manual_seed(0)).backward()
+    for name in ("unet", "reference_net", "pose_guider", "image_encoder"):
+        module = getattr(models, name)
+        with_grad = [p for p in module.parameters() if p.grad is not None and p.grad.abs().sum() > 0]
+        assert len(with_grad) > 0.5 * len(list(module.parameters())), f"{name}: {len(with_grad)} parameters learn"
+
+
 def test_world_clips_are_training_batches():
     batch = next(iter(ClipStream("body", 4, 64, seed=1)))
     assert batch["frames"].shape == (3, 4, 64, 64) and batch["conditions"].shape == (3, 4, 64, 64)

@@ -53,7 +53,7 @@ class ReferenceAttnProcessor:
     ) -> torch.Tensor:
         if encoder_hidden_states is None and reference is not None:  # a self-attention layer
             if isinstance(reference, ReferenceCapture):
-                reference.tokens[self.name] = hidden_states.detach()
+                reference.tokens[self.name] = hidden_states  # keeps the graph: training reaches the reference net
             else:
                 ref = reference.tokens[self.name]  # (b, n_ref, c)
                 ref = ref.to(hidden_states.dtype).repeat_interleave(reference.num_frames, dim=0)  # (b*f, n_ref, c)
