@@ -23,7 +23,18 @@ def _write_body(seed: int, num_frames: int, size: int, out: Path) -> None:
     write_sequence(seed, num_frames, size, out)
 
 
-WORLDS: Mapping[str, Writer] = MappingProxyType({"body": _write_body})
+def _write_face(seed: int, num_frames: int, size: int, out: Path) -> None:
+    from rain.worlds.face.world import write_sequence
+    write_sequence(seed, num_frames, size, out)
+
+
+def _write_style(seed: int, num_frames: int, size: int, out: Path) -> None:
+    from rain.worlds.style_world import write_sequence
+    write_sequence(seed, num_frames, size, out)
+
+
+WORLDS: Mapping[str, Writer] = MappingProxyType({"body": _write_body, "face": _write_face,
+                                                 "style": _write_style})
 
 
 def build_parser() -> argparse.ArgumentParser:

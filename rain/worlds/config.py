@@ -46,3 +46,56 @@ class WorldConfig:
             raise ValueError("size and driving_size must be >= 16 pixels")
         if not 0.1 <= self.driving_crop <= 1.0:
             raise ValueError(f"driving_crop must be in [0.1, 1], got {self.driving_crop}")
+
+
+@dataclass(frozen=True)
+class FaceWorldConfig:
+    """Timings, pose ranges and expression statistics of the face world (`rain.worlds.face`).
+
+    World landmarks are a human face template with identity and expression, posed in 3-D and then
+    mapped into cartoon proportions by `retarget_face` with sliders drawn around the published
+    defaults (``slider_jitter``), exactly like the live path maps a user's face."""
+
+    size: int = 256  # side of the square frames (pixels)
+    fps: float = 25.0  # frame rate of the expressions and of the written videos
+    face_width: tuple[float, float] = (0.28, 0.48)  # human jaw width / frame side (before retarget)
+    center_jitter: float = 0.06  # head centre offset from the frame centre (frame sides)
+    drift: float = 0.03  # amplitude of the slow head translation (frame sides)
+    scale_drift: float = 0.06  # amplitude of the slow relative scale change
+    yaw: float = 0.45  # amplitude of the head yaw (radians)
+    pitch: float = 0.2  # amplitude of the head pitch (radians)
+    roll: float = 0.2  # amplitude of the head roll (radians)
+    blink_interval: tuple[float, float] = (2.5, 5.0)  # seconds between blinks
+    blink_seconds: float = 0.2  # duration of one blink
+    talk_prob: float = 0.6  # fraction of segments in which the character talks
+    segment_seconds: tuple[float, float] = (2.0, 6.0)  # length of one talk / silence segment
+    mouth_open: float = 0.22  # max human mouth opening / jaw width
+    smile: float = 1.0  # amplitude of the smile process (0..1 in the template)
+    brow_raise: float = 1.0  # amplitude of the brow process
+    slider_jitter: float = 0.12  # identity: relative jitter of the retarget scales (offsets: x 0.5)
+    # Slider centres that differ from the published defaults: the published horizontal offsets
+    # move eyes, mouth and nose 0.10-0.15 face sizes sideways off the jaw and brows (an asymmetric
+    # face), so the world centres them on 0 and the live defaults should follow (see face/measure.py).
+    slider_overrides: tuple[tuple[str, float], ...] = (
+        ("eye_horizontal", 0.0), ("mouth_horizontal", 0.0), ("nose_horizontal", 0.0))
+    human_jitter: float = 0.08  # identity: relative jitter of the human template proportions
+    random_start_seconds: float = 4.0  # a clip starts up to this far into its processes
+    reference_neutral_prob: float = 0.5  # reference frontal, eyes open, mouth closed; else random
+    driving_size: int = 512  # side of the square driving video (pixels)
+    driving_crop: float = _LIVE.crop_ratio  # the world square is this centre crop of the driving frame
+    face_dot_radius: float = ConditionConfig(mode="face").face_dot_radius  # condition dots (live value)
+    video_quality: int = 8  # imageio-ffmpeg quality (0..10) of the written mp4s
+
+
+@dataclass(frozen=True)
+class StyleWorldConfig:
+    """Content sources, camera motion and style sampling of the style world (`rain.worlds.style_world`)."""
+
+    size: int = 256  # side of the square frames (pixels)
+    fps: float = 25.0  # frame rate of the written videos
+    source_weights: tuple[float, float, float] = (1.0, 1.0, 2.0)  # body world, face world, photos
+    pan: float = 0.15  # max camera pan over a clip (fractions of the crop side)
+    zoom: float = 0.25  # max relative zoom over a clip
+    rotate: float = 0.12  # max rotation over a clip (radians)
+    crop: tuple[float, float] = (0.45, 0.95)  # crop side / photo short side
+    video_quality: int = 8  # imageio-ffmpeg quality (0..10) of the written mp4s
