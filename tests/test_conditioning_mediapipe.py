@@ -140,7 +140,58 @@ def test_hand_side_follows_the_nearest_body_wrist():
     assert _hand_side(np.zeros(2), "Left", lm) == 0 and _hand_side(np.zeros(2), "Right", lm) == 1
 
 
-def test_hands_option_runs_on_a_real_photo():
+def test_hand_side_uses_the_configured_min_confidence():
+    """Guards that the body-wrist threshold is the config's min_confidence, not a hard-coded 0.3."""
+    from rain.conditioning.detect_mediapipe import _hand_side
+    from rain.conditioning.neutral import neutral_landmarks
+
+    lm = neutral_landmarks()
+    lm.body_conf[:] = 0.4  # wrists seen at 0.4: trusted at min_confidence 0.3, not at 0.5
+    near_right = lm.body[4] + 0.01
+    assert _hand_side(near_right, "Right", lm, min_conf=0.3) == 0  # the wrist decides
+    assert _hand_side(near_right, "Right", lm, min_conf=0.5) == 1  # the (swapped) label decides
+
+
+class _Stub:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def test_detector_maps_hands_with_its_min_confidence(monkeypatch):
+    """Guards the plumbing from ConditionConfig.min_confidence through make_detector and
+    MediaPipeDetector to the hand-side decision, and the mapping of MediaPipe's hand output."""
+    from rain.conditioning import detect
+    from rain.conditioning.detect_mediapipe import MediaPipeDetector
+    from rain.conditioning.neutral import neutral_landmarks
+
+    made = {}
+    monkeypatch.setattr(detect, "MediaPipeDetector", lambda **kw: made.update(kw) or "det")
+    detect.make_detector(ConditionConfig(mode="body", backend="mediapipe", min_confidence=0.6))
+    assert made["min_confidence"] == 0.6
+
+    lm = neutral_landmarks()
+    lm.body_conf[:] = 0.4
+    xy = np.tile(lm.body[4] + 0.01, (21, 1))  # a hand at the person's right wrist
+    hand = _Stub(landmark=[_Stub(x=float(x), y=float(y)) for x, y in xy])
+    handed = _Stub(classification=[_Stub(label="Right", score=0.9)])  # selfie label: person's left
+    result = _Stub(multi_hand_landmarks=[hand], multi_handedness=[handed])
+    for min_conf, side in ((0.3, 0), (0.5, 1)):
+        det = MediaPipeDetector(body=False, face=False, hands=False, min_confidence=min_conf)
+        det._hands = _Stub(process=lambda image: result, close=lambda: None)
+        out = lm.copy()
+        assert det._detect_hands(np.zeros((8, 8, 3), np.uint8), out)
+        assert out.hands.shape == (2, 21, 2) and out.hands_conf[side].min() == pytest.approx(0.9)
+        assert out.hands_conf[1 - side].max() == 0.0
+        np.testing.assert_allclose(out.hands[side], xy, atol=1e-6)
+        det.close()
+
+
+def test_hands_option_plumbing_on_a_real_photo():
+    """Plumbing only: the hand graph runs next to the pose graph on a real photo, and whatever it
+    returns has the right shape. It does not test that hands are found: no photo shipped with
+    scikit-image or matplotlib shows hands MediaPipe detects (astronaut and camera tried at crops
+    0.9 / 1.0 and 384 / 512 pixels: no hands), so hand detection quality is untested here; the
+    mapping of MediaPipe's hand output is tested with a stub below."""
     from rain.conditioning.detect_mediapipe import MediaPipeDetector
 
     det = MediaPipeDetector(body=True, face=False, hands=True, static_images=True)

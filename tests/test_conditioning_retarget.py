@@ -141,3 +141,19 @@ def test_calibration_clips_and_keeps_defaults_when_unmeasurable():
     assert proposed["eye_height"] == PARAMS_BY_NAME["eye_height"].default
     wide = retarget_face(FACE, {"eye_width": 3.0})
     assert propose_params(retarget_face(FACE, {"eye_width": 0.5}), wide)["eye_width"] == 3.0  # 6x clipped
+
+
+def test_calibration_refuses_a_degenerate_face():
+    """Guards that a placeholder face (all points at 0.5, no face detected) or a collapsed brow
+    raises instead of silently proposing the defaults after a division by zero."""
+    placeholder = np.full((68, 2), 0.5, np.float32)
+    with pytest.raises(ValueError, match="user face is degenerate"):
+        propose_params(placeholder, FACE)
+    with pytest.raises(ValueError, match="reference face is degenerate"):
+        propose_params(FACE, placeholder)
+    no_brow_span = FACE.copy()
+    no_brow_span[17:27] = no_brow_span[17:27].mean(0)
+    with pytest.raises(ValueError, match="degenerate"):
+        face_measures(no_brow_span)
+    with np.errstate(all="raise"):  # a real face computes without any floating point warning
+        propose_params(FACE, FACE)

@@ -1,6 +1,7 @@
 """The Conditioner: camera frames -> condition images, hold/fade on empty scenes, and the same
 drawing for training and live (rain/conditioning/conditioner.py)."""
 import io
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
@@ -116,11 +117,48 @@ def test_retarget_and_alignment_change_the_image():
 
 def test_calibrate_uses_the_last_detection():
     cond = Conditioner(ConditionConfig(mode="face"), detector=ScriptedDetector([_person()]))
-    with pytest.raises(RuntimeError, match="no face"):
+    with pytest.raises(ValueError, match="no face"):
         cond.calibrate(neutral_landmarks().face)
     cond(FRAME)
     params = cond.calibrate(neutral_landmarks().face)
     assert params["eye_height"] == 1.0 and cond.retarget == params
+
+
+def test_calibrate_refuses_a_detection_without_a_confident_face():
+    """Guards body mode without a face model: the face is a 0.5 placeholder with confidence 0, and
+    calibrating from it used to return the default sliders silently (with a divide by zero)."""
+    body_only = _person()
+    body_only.face[:], body_only.face_conf[:] = 0.5, 0.0
+    cond = Conditioner(ConditionConfig(mode="body"), detector=ScriptedDetector([body_only]))
+    assert cond(FRAME).status == "tracking"
+    with pytest.raises(ValueError, match="no confident face"):
+        cond.calibrate(neutral_landmarks().face)
+    assert cond.retarget is None and cond.user_anchor is None
+
+
+def test_calibrate_refuses_a_stale_face():
+    """Guards against calibrating from a face last seen long ago (the user has left)."""
+    cfg = ConditionConfig(mode="face")
+    cond = Conditioner(cfg, detector=ScriptedDetector([_person(), None, None]))
+    cond(FRAME, t=0.0)
+    cond(FRAME, t=cfg.calibrate_max_age_seconds / 2)
+    assert cond.calibrate(neutral_landmarks().face)["eye_height"] == 1.0  # recent enough
+    cond(FRAME, t=cfg.calibrate_max_age_seconds + 0.1)
+    with pytest.raises(ValueError, match="seen 1.10 s ago"):
+        cond.calibrate(neutral_landmarks().face)
+
+
+def test_align_body_without_a_reference_is_never_silent(caplog):
+    """Guards that align_body=True without a reference does not silently draw unaligned:
+    render_condition raises, and the Conditioner draws unaligned with one warning per stream."""
+    cfg = ConditionConfig(mode="body", resolution=64, align_body=True)
+    with pytest.raises(ValueError, match="align_body needs the reference"):
+        render_condition(cfg, _person())
+    cond = Conditioner(cfg, detector=ScriptedDetector([_person(), _person()]))
+    with caplog.at_level("WARNING", logger="rain.conditioning.conditioner"):
+        images = [cond(FRAME).image for _ in range(2)]
+    assert sum("no reference landmarks" in r.getMessage() for r in caplog.records) == 1
+    np.testing.assert_array_equal(images[1], render_condition(replace(cfg, align_body=False), _person()))
 
 
 def test_invalid_frames_and_sliders_raise_value_errors():
@@ -143,3 +181,25 @@ def test_real_camera_frames_with_mediapipe():
         assert results[0].image.any() and results[0].detect_ms > 0
     finally:
         cond.close()
+
+
+def test_restarted_clock_raises_instead_of_filtering_wrongly():
+    """Guards that a stream whose timestamps go backwards (restarted clock) gets a ValueError."""
+    cond = Conditioner(ConditionConfig(mode="face"), detector=ScriptedDetector([_person(), _person()]))
+    cond(FRAME, t=5.0)
+    with pytest.raises(ValueError, match="backwards"):
+        cond(FRAME, t=0.0)
+
+
+def test_config_is_frozen_and_checks_min_confidence():
+    """Guards that ConditionConfig cannot be changed past its validation, and that
+    min_confidence is range-checked like the other settings."""
+    cfg = ConditionConfig()
+    with pytest.raises(FrozenInstanceError):
+        cfg.min_confidence = 2.0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="min_confidence"):
+            ConditionConfig(min_confidence=bad)
+    with pytest.raises(ValueError, match="calibrate_max_age_seconds"):
+        ConditionConfig(calibrate_max_age_seconds=-1.0)
+    assert replace(cfg, min_confidence=0.5).min_confidence == 0.5

@@ -14,6 +14,7 @@ import logging
 
 import numpy as np
 
+from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import Landmarks
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _target_lengths(user_len: np.ndarray, ref_len: np.ndarray) -> tuple[np.ndarr
     return np.where(np.isfinite(ref_len), ref_len, user_len * scale), scale
 
 
-def align_body(user: Landmarks, reference: Landmarks, min_conf: float = 0.3,
+def align_body(user: Landmarks, reference: Landmarks, min_conf: float = ConditionConfig.min_confidence,
                user_anchor: np.ndarray | None = None) -> Landmarks:
     """User landmarks re-drawn with the reference's bone lengths (see module docstring)."""
     seen_u, seen_r = user.body_conf > min_conf, reference.body_conf > min_conf

@@ -7,7 +7,8 @@ proportions are converted into the user's units and each slider is solved in the
 `retarget_face` applies them. So ``propose_params(user, retarget_face(user, p)) == p`` up to the
 slider step, and ``propose_params(user, user)`` is neutral. Values are clipped to the slider range
 and rounded to its step; a proportion that cannot be measured (closed eyes or mouth in the user's
-frame) keeps its published default, with a log message.
+frame) keeps its published default, with a log message. A degenerate face (jaw width or brow span
+about 0, e.g. the 0.5 placeholder of an undetected face) raises ValueError.
 """
 from __future__ import annotations
 
@@ -21,14 +22,20 @@ from rain.conditioning.landmarks import (
 from rain.conditioning.retarget import PARAMS_BY_NAME, RETARGET_PARAMS
 
 log = logging.getLogger(__name__)
-_EPS = 1e-6
+_DEGENERATE = 1e-2  # jaw width or brow span below this fraction of the face's extent: degenerate
 
 
-def face_measures(face: np.ndarray) -> dict[str, float]:
-    """Proportions of a face (68, 2) in its own axes, in units of its brow span."""
-    local = (np.asarray(face, np.float64) - face.mean(0)) @ face_axes(face).T  # (68, 2)
+def face_measures(face: np.ndarray, name: str = "face") -> dict[str, float]:
+    """Proportions of a face (68, 2) in its own axes, in units of its brow span. ValueError (naming
+    ``name``) when the face is degenerate: jaw width or brow span about 0."""
+    face = np.asarray(face, np.float64)
+    local = (face - face.mean(0)) @ face_axes(face).T  # (68, 2)
     brow = local[list(BROWS)].mean(0)
-    ruler = max(local[26, 0] - local[17, 0], _EPS)
+    ruler = local[26, 0] - local[17, 0]
+    extent = float(np.ptp(face, axis=0).max())
+    if not extent > 0 or min(ruler, face_size(face)) <= _DEGENERATE * extent:
+        raise ValueError(f"{name} is degenerate (jaw width {face_size(face):.3g}, brow span "
+                         f"{ruler:.3g}, extent {extent:.3g}); was a face detected?")
     r_eye, l_eye = local[list(RIGHT_EYE)].mean(0), local[list(LEFT_EYE)].mean(0)
     eyes_mid, mouth, nose = (r_eye + l_eye) / 2, local[list(MOUTH)].mean(0), local[list(NOSE)].mean(0)
     lip_y = local[list(OUTER_LIP), 1]
@@ -60,8 +67,9 @@ def _snap(name: str, value: float) -> float:
 
 def propose_params(user_face: np.ndarray, reference_face: np.ndarray) -> dict[str, float]:
     """Slider values that give the user's neutral face (68, 2) the reference face's (68, 2)
-    proportions. Both in any consistent coordinates (normalised or pixels)."""
-    u, r = face_measures(user_face), face_measures(reference_face)
+    proportions. Both in any consistent coordinates (normalised or pixels). ValueError when
+    either face is degenerate (see `face_measures`)."""
+    u, r = face_measures(user_face, "user face"), face_measures(reference_face, "reference face")
 
     def ratio(name: str, extra: float = 1.0) -> float:
         den = u[name] * extra

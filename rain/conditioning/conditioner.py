@@ -5,13 +5,16 @@ one drawing function shared with training.
   condition image. Training data and the live stream both call this, so they match bit for bit.
 - `Conditioner`: per-stream state (its own detector, One-Euro smoother, hold/fade tracker,
   retarget sliders, reference). ``conditioner(frame)`` -> `ConditionResult`; never raises on an
-  empty scene (it holds, then fades to neutral), only on an invalid frame (ValueError).
+  empty scene (it holds, then fades to neutral), only on an invalid frame or a timestamp going
+  backwards (ValueError). With ``align_body`` on and no reference set it draws unaligned and says
+  so in a warning (once per Conditioner).
 """
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -33,7 +36,8 @@ def render_condition(config: ConditionConfig, landmarks: Landmarks | None = None
                      square: np.ndarray | None = None, retarget: Mapping[str, float] | None = None,
                      reference: Landmarks | None = None, user_anchor: np.ndarray | None = None) -> np.ndarray:
     """The condition image (resolution, resolution, 3) uint8 RGB for ``config.mode``.
-    body: OpenPose drawing of ``landmarks`` (aligned to ``reference`` if config.align_body);
+    body: OpenPose drawing of ``landmarks`` (aligned to ``reference`` if config.align_body, which
+    then needs the reference: ValueError without it);
     face: 26 dots (or contours) of ``landmarks.face`` after the ``retarget`` sliders;
     style: ``square`` (the centre-cropped frame) resized, with optional edges."""
     size = config.resolution
@@ -45,7 +49,10 @@ def render_condition(config: ConditionConfig, landmarks: Landmarks | None = None
         raise ValueError(f"{config.mode} mode needs landmarks")
     if config.mode == "body":
         lm = landmarks
-        if config.align_body and reference is not None:
+        if config.align_body:
+            if reference is None:
+                raise ValueError("align_body needs the reference landmarks (reference=...), "
+                                 "or turn ConditionConfig.align_body off")
             lm = align_body(landmarks, reference, config.min_confidence, user_anchor)
         return draw_body(lm, size, config.body_line_width, config.min_confidence, config.draw_hands)
     face = landmarks.face
@@ -82,7 +89,9 @@ class Conditioner:
         self.smoother = LandmarkSmoother(cfg.smoothing, cfg.hold_seconds, cfg.min_confidence)
         self.tracker = HoldFadeTracker(cfg.hold_seconds, cfg.fade_seconds, neutral)
         self.last_detection: Landmarks | None = None  # raw (unsmoothed) last detection
+        self._t_detection = self._t_frame = -math.inf  # stream times of last_detection, last frame
         self._frames = 0
+        self._warned_no_reference = False
 
     @property
     def retarget(self) -> dict[str, float] | None:
@@ -103,21 +112,46 @@ class Conditioner:
         t0 = time.perf_counter()
         raw = detect_frame(self.detector, frame, cfg)
         detect_ms = (time.perf_counter() - t0) * 1000.0
-        if raw is not None:
-            self.last_detection = raw
         smoothed = None if raw is None else self.smoother(raw, t)
+        self._t_frame = t
+        if raw is not None:
+            self.last_detection, self._t_detection = raw, t
         lm, status = self.tracker.update(smoothed, t)
-        image = render_condition(cfg, lm, retarget=self.retarget, reference=self.reference,
-                                 user_anchor=self.user_anchor)
+        image = render_condition(self._draw_config(), lm, retarget=self.retarget,
+                                 reference=self.reference, user_anchor=self.user_anchor)
         return ConditionResult(image, lm, status, detect_ms)
+
+    def _draw_config(self) -> ConditionConfig:
+        """The config to draw with: alignment is switched off, with a warning once, while
+        ``align_body`` is on but no reference is set."""
+        cfg = self.config
+        if cfg.mode != "body" or not cfg.align_body or self.reference is not None:
+            return cfg
+        if not self._warned_no_reference:
+            log.warning("align_body is on but the Conditioner has no reference landmarks; drawing "
+                        "the body unaligned until Conditioner.reference is set")
+            self._warned_no_reference = True
+        return replace(cfg, align_body=False)
 
     def calibrate(self, reference_face: np.ndarray) -> dict[str, float]:
         """Propose and apply retarget sliders from the last detected (neutral) user face and the
-        reference character's 68 points; also records the body anchor. Raises if nobody was seen."""
-        if self.last_detection is None:
-            raise RuntimeError("calibrate: no face detected yet; look at the camera and retry")
-        self.user_anchor = self.last_detection.body[1].copy()
-        params = propose_params(self.last_detection.face, reference_face)
+        reference character's 68 points; also records the body anchor. ValueError unless the last
+        detection has a confident face (``has_face(min_confidence)``) seen at most
+        ``calibrate_max_age_seconds`` (stream time) before the newest frame."""
+        cfg, lm = self.config, self.last_detection
+        if lm is None:
+            raise ValueError("calibrate: no face detected yet; look at the camera and retry")
+        if not lm.has_face(cfg.min_confidence):
+            raise ValueError(
+                "calibrate: the last detection has no confident face (in body mode the MediaPipe "
+                "backend does not detect faces; use face mode or DWPose); look at the camera and retry")
+        age = self._t_frame - self._t_detection
+        if age > cfg.calibrate_max_age_seconds:
+            raise ValueError(f"calibrate: the last face was seen {age:.2f} s ago (more than "
+                             f"calibrate_max_age_seconds={cfg.calibrate_max_age_seconds}); "
+                             "look at the camera and retry")
+        params = propose_params(lm.face, reference_face)
+        self.user_anchor = lm.body[1].copy()
         self.retarget = params
         return params
 

@@ -14,9 +14,12 @@ _CHOICES = {"backend": ("auto", "mediapipe", "dwpose"), "face_style": ("dots", "
             "style_edges": ("none", "overlay", "only")}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConditionConfig:
-    """Settings for turning a camera frame into a condition image."""
+    """Settings for turning a camera frame into a condition image. Frozen: validated once in
+    ``__post_init__``; derive variants with ``dataclasses.replace``. The class attributes are the
+    defaults, and the drawing / smoothing / detection functions of this package read their default
+    arguments from them (e.g. ``ConditionConfig.min_confidence``), so each default lives here only."""
 
     mode: Mode = "face"  # which condition to draw: OpenPose body, face dots, or the frame (style)
     resolution: int = 512  # side of the square condition image the pose guider reads (pixels)
@@ -39,6 +42,7 @@ class ConditionConfig:
     style_edges: StyleEdges = "none"  # style condition: add a Canny edge map ("overlay") or use it alone
     apply_retarget: bool = True  # face mode: apply the retarget sliders (when set) before drawing
     align_body: bool = False  # body mode: bone-length retargeting to the reference skeleton
+    calibrate_max_age_seconds: float = 1.0  # calibrate only from a face this recent (stream time)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -52,5 +56,9 @@ class ConditionConfig:
             raise ValueError("resolution must be >= 8 and detect_size >= 32 pixels")
         if not 0.0 <= self.smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {self.smoothing}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
         if self.hold_seconds < 0 or self.fade_seconds < 0 or self.fps <= 0:
             raise ValueError("hold_seconds and fade_seconds must be >= 0 and fps > 0")
+        if self.calibrate_max_age_seconds < 0:
+            raise ValueError(f"calibrate_max_age_seconds must be >= 0, got {self.calibrate_max_age_seconds}")

@@ -58,7 +58,7 @@ def make_detector(config: ConditionConfig, body: bool | None = None, face: bool 
     elif config.backend != "mediapipe":
         raise ValueError(f"unknown backend {config.backend!r}; use 'auto', 'mediapipe' or 'dwpose'")
     return MediaPipeDetector(body=body, face=face, hands=body and config.detect_hands,
-                             static_images=config.static_images)
+                             static_images=config.static_images, min_confidence=config.min_confidence)
 
 
 def detect_frame(detector: Detector, frame: np.ndarray, config: ConditionConfig) -> Landmarks | None:

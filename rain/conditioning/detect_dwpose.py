@@ -1,6 +1,6 @@
 """Full-tier detection backend: DWPose whole-body ONNX models run with onnxruntime.
 
-Two files are read from a local folder (default ``checkpoints/dwpose/``), as published with
+Two files are read from a local folder (default ``ConditionConfig.dwpose_dir``), as published with
 DWPose (Hugging Face ``yzd-v/DWPose``): ``yolox_l.onnx`` (YOLOX person detector, raw head output
 (1, A, 5 + classes)) and ``dw-ll_ucoco_384.onnx`` (RTMPose-style whole-body model, input
 (1, 3, 384, 288), outputs SimCC x (1, 133, 576) and y (1, 133, 768)). Nothing is downloaded.
@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import Landmarks
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class DWPoseDetector:
 
     name = "dwpose"
 
-    def __init__(self, folder: str | Path = "checkpoints/dwpose", person_threshold: float = 0.3,
+    def __init__(self, folder: str | Path = ConditionConfig.dwpose_dir, person_threshold: float = 0.3,
                  threads: int = 0) -> None:
         det_path, pose_path = dwpose_paths(folder)
         import onnxruntime as ort  # imported lazily: only the full tier needs it

@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 
+from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import NUM_BODY, NUM_FACE, NUM_HAND, Landmarks
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,13 @@ class MediaPipeDetector:
 
     name = "mediapipe"
 
-    def __init__(self, body: bool = True, face: bool = True, hands: bool = False,
-                 static_images: bool = False, min_detection_confidence: float = 0.5) -> None:
+    def __init__(self, body: bool = True, face: bool = True, hands: bool = ConditionConfig.detect_hands,
+                 static_images: bool = ConditionConfig.static_images, min_detection_confidence: float = 0.5,
+                 min_confidence: float = ConditionConfig.min_confidence) -> None:
+        """``min_detection_confidence``: MediaPipe's own detection threshold; ``min_confidence``:
+        the body-point confidence above which a body wrist decides which hand is which."""
         mp = _import_mediapipe()
-        self.static_images = static_images
+        self.static_images, self.min_confidence = static_images, min_confidence
         kw = dict(static_image_mode=static_images, min_detection_confidence=min_detection_confidence)
         self._pose = mp.solutions.pose.Pose(model_complexity=1, **kw) if body else None
         self._face = (mp.solutions.face_mesh.FaceMesh(max_num_faces=1, refine_landmarks=True, **kw)
@@ -122,7 +126,7 @@ class MediaPipeDetector:
         conf = np.zeros((2, NUM_HAND), np.float32)
         for hand, handed in zip(res.multi_hand_landmarks, res.multi_handedness):
             xy = np.array([[p.x, p.y] for p in hand.landmark], np.float32)  # (21, 2)
-            side = _hand_side(xy[0], handed.classification[0].label, lm)
+            side = _hand_side(xy[0], handed.classification[0].label, lm, self.min_confidence)
             hands[side], conf[side] = xy, handed.classification[0].score
         lm.hands, lm.hands_conf = hands, conf
         return True
@@ -134,10 +138,12 @@ class MediaPipeDetector:
         self._pose = self._face = self._hands = None
 
 
-def _hand_side(wrist: np.ndarray, label: str, lm: Landmarks) -> int:
-    """0 = the person's right hand, 1 = left: the nearer body wrist decides when it was seen,
-    else MediaPipe's label, which assumes a mirrored (selfie) image and is swapped here."""
-    right_ok, left_ok = lm.body_conf[4] > 0.3, lm.body_conf[7] > 0.3
+def _hand_side(wrist: np.ndarray, label: str, lm: Landmarks,
+               min_conf: float = ConditionConfig.min_confidence) -> int:
+    """0 = the person's right hand, 1 = left: the nearer body wrist decides when it was seen
+    (confidence > min_conf), else MediaPipe's label, which assumes a mirrored (selfie) image and
+    is swapped here."""
+    right_ok, left_ok = lm.body_conf[4] > min_conf, lm.body_conf[7] > min_conf
     if right_ok or left_ok:
         d_right = np.linalg.norm(wrist - lm.body[4]) if right_ok else np.inf
         d_left = np.linalg.norm(wrist - lm.body[7]) if left_ok else np.inf

@@ -16,6 +16,7 @@ import colorsys
 import cv2
 import numpy as np
 
+from rain.conditioning.config import ConditionConfig
 from rain.conditioning.crop import resize_square
 from rain.conditioning.landmarks import BODY_LIMBS, HAND_EDGES, NUM_BODY, Landmarks, face_size
 
@@ -81,8 +82,9 @@ def _limb(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, half_width: float,
     cv2.fillConvexPoly(canvas, poly, color, lineType=cv2.LINE_AA, shift=_SHIFT)
 
 
-def draw_body(lm: Landmarks, size: int, line_width: float = 0.008, min_conf: float = 0.3,
-              draw_hands: bool = True) -> np.ndarray:
+def draw_body(lm: Landmarks, size: int, line_width: float = ConditionConfig.body_line_width,
+              min_conf: float = ConditionConfig.min_confidence,
+              draw_hands: bool = ConditionConfig.draw_hands) -> np.ndarray:
     """OpenPose-18 body (plus hands when present) -> uint8 RGB (size, size, 3)."""
     canvas = np.zeros((size, size, 3), np.uint8)
     half = max(1.0, line_width * size)
@@ -119,8 +121,9 @@ def face_dot_positions(face: np.ndarray) -> np.ndarray:
                     np.float64)
 
 
-def draw_face_dots(face: np.ndarray, size: int, radius: float = 0.035,
-                   face_conf: np.ndarray | None = None, min_conf: float = 0.3) -> np.ndarray:
+def draw_face_dots(face: np.ndarray, size: int, radius: float = ConditionConfig.face_dot_radius,
+                   face_conf: np.ndarray | None = None,
+                   min_conf: float = ConditionConfig.min_confidence) -> np.ndarray:
     """The 26-dot face condition: 68 points (68, 2) -> uint8 RGB (size, size, 3).
     Dot radius is ``radius`` x the face size (jaw width); a dot is skipped when any of its
     points has confidence <= min_conf."""
@@ -133,8 +136,9 @@ def draw_face_dots(face: np.ndarray, size: int, radius: float = 0.035,
     return canvas
 
 
-def draw_face_contours(face: np.ndarray, size: int, width: float = 0.02,
-                       face_conf: np.ndarray | None = None, min_conf: float = 0.3) -> np.ndarray:
+def draw_face_contours(face: np.ndarray, size: int, width: float = ConditionConfig.face_line_width,
+                       face_conf: np.ndarray | None = None,
+                       min_conf: float = ConditionConfig.min_confidence) -> np.ndarray:
     """Coloured polylines of the 68-point contours -> uint8 RGB (size, size, 3)."""
     canvas = np.zeros((size, size, 3), np.uint8)
     thick = max(1, int(round(width * face_size(face) * size)))
@@ -146,7 +150,7 @@ def draw_face_contours(face: np.ndarray, size: int, width: float = 0.02,
     return canvas
 
 
-def draw_style(square: np.ndarray, size: int, edges: str = "none") -> np.ndarray:
+def draw_style(square: np.ndarray, size: int, edges: str = ConditionConfig.style_edges) -> np.ndarray:
     """Style-transfer condition: the (cropped) frame resized to (size, size, 3), optionally with a
     Canny edge map: "overlay" paints edges white over the frame, "only" returns the edges alone."""
     img = np.ascontiguousarray(resize_square(square, size))

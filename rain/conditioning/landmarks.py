@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from rain.conditioning.config import ConditionConfig
+
 BODY_NAMES: tuple[str, ...] = (
     "nose", "neck",
     "r_shoulder", "r_elbow", "r_wrist",
@@ -96,12 +98,12 @@ class Landmarks:
             self.hands = _f32(self.hands, (2, NUM_HAND, 2), "hands")
             self.hands_conf = _f32(self.hands_conf, (2, NUM_HAND), "hands_conf")
 
-    def has_body(self, threshold: float = 0.3) -> bool:
+    def has_body(self, threshold: float = ConditionConfig.min_confidence) -> bool:
         """True when the neck or at least three body points are confidently seen."""
         seen = self.body_conf > threshold
         return bool(seen[1] or seen.sum() >= 3)
 
-    def has_face(self, threshold: float = 0.3) -> bool:
+    def has_face(self, threshold: float = ConditionConfig.min_confidence) -> bool:
         """True when at least half of the 68 face points are confidently seen."""
         return bool((self.face_conf > threshold).sum() >= NUM_FACE // 2)
 
