@@ -58,8 +58,10 @@ class FaceWorldConfig:
 
     size: int = 256  # side of the square frames (pixels)
     fps: float = 25.0  # frame rate of the expressions and of the written videos
-    face_width: tuple[float, float] = (0.28, 0.48)  # human jaw width / frame side (before retarget)
-    center_jitter: float = 0.06  # head centre offset from the frame centre (frame sides)
+    face_width: tuple[float, float] = (0.18, 0.5)  # human jaw width / frame side (before retarget)
+    center_x: tuple[float, float] = (0.37, 0.63)  # range of the template centre x (frame sides)
+    center_y: tuple[float, float] = (0.2, 0.55)  # range of the template centre y (measured: real
+    # webcam-like crops put the face centroid at 0.22-0.39, higher than a centred portrait)
     drift: float = 0.03  # amplitude of the slow head translation (frame sides)
     scale_drift: float = 0.06  # amplitude of the slow relative scale change
     yaw: float = 0.45  # amplitude of the head yaw (radians)

@@ -39,6 +39,7 @@ DEPTH = _depth()
 LOWER_LIP_W = {55: 0.5, 56: 0.85, 57: 1.0, 58: 0.85, 59: 0.5, 65: 0.8, 66: 1.0, 67: 0.8}
 MOUTH_CORNERS = {48: -1, 60: -1, 54: 1, 64: 1}  # point -> side (x sign)
 EYE_LIDS = ((36, 39, (37, 38, 40, 41)), (42, 45, (43, 44, 46, 47)))  # corners and lid points
+EYE_OPENNESS = (-0.25, 0.6)  # log range of a person's eye height relative to the template
 
 
 def world_sliders(cfg: FaceWorldConfig) -> dict[str, float]:
@@ -72,13 +73,17 @@ def sample_human(rng: np.random.Generator, jitter: float) -> np.ndarray:
         else:
             params[p.name] = float(rng.uniform(-1, 1) * jitter / 3)
     params["eye_horizontal"] = params["mouth_horizontal"] = params["nose_horizontal"] = 0.0
+    # Eye openness and mouth width vary far more between people than the other proportions
+    # (measured: the astronaut's eyes are 1.5x taller than the template's, relative to the brows).
+    params["eye_height"] = float(np.exp(rng.uniform(*EYE_OPENNESS)))
+    params["mouth_width"] = float(np.exp(rng.uniform(-0.15, 0.2)))
     return retarget_face(TEMPLATE, params).astype(np.float64)
 
 
 def express(face: np.ndarray, e: dict[str, float], mouth_open: float) -> np.ndarray:
     """(68, 2) the neutral face (template coordinates) with an expression (see `Expression`)."""
     p = face.copy()
-    squint = e["eye_open"] * (1.0 - 0.2 * e["smile"])
+    squint = e["eye_open"] * (1.0 - 0.2 * e["smile"] + 0.2 * max(e["brow"], 0.0))
     for a, b, lids in EYE_LIDS:
         mid = 0.5 * (p[a, 1] + p[b, 1])
         p[list(lids), 1] = mid + (p[list(lids), 1] - mid) * squint
@@ -92,7 +97,7 @@ def express(face: np.ndarray, e: dict[str, float], mouth_open: float) -> np.ndar
     p[[61, 62, 63], 1] -= 0.12 * m
     s = e["smile"]
     for i, side in MOUTH_CORNERS.items():
-        p[i] += (0.05 * s * side, 0.3 * m - 0.05 * s)
+        p[i] += (0.07 * s * side, 0.3 * m - 0.05 * s)
     p[[49, 53, 59, 55], 1] -= 0.02 * s
     chin = np.clip(1.0 - np.abs(np.arange(4, 13) - 8) / 5.0, 0, 1)
     p[4:13, 1] += 0.9 * m * chin  # the jaw drops with the lower lip

@@ -53,7 +53,7 @@ class FaceWorld:
         self.human = sample_human(rng, cfg.human_jitter)  # (68, 2) template coordinates
         self.sliders = sample_sliders(rng, cfg)
         self.width = float(rng.uniform(*cfg.face_width))
-        self.centre = np.array([0.5, 0.44]) + rng.uniform(-1, 1, 2) * cfg.center_jitter
+        self.centre = np.array([rng.uniform(*cfg.center_x), rng.uniform(*cfg.center_y)])
         self._background = make_background(rng, self.size, 2.0)  # no floor
         skip = int(rng.integers(0, int(cfg.random_start_seconds * cfg.fps) + 1))
         self.expression: Expression = sample_expression(rng, num_frames + skip, cfg).slice(skip, skip + num_frames)
