@@ -96,8 +96,10 @@ class StyleWorldConfig:
     size: int = 256  # side of the square frames (pixels)
     fps: float = 25.0  # frame rate of the written videos
     source_weights: tuple[float, float, float] = (1.0, 1.0, 2.0)  # body world, face world, photos
-    pan: float = 0.15  # max camera pan over a clip (fractions of the crop side)
-    zoom: float = 0.25  # max relative zoom over a clip
-    rotate: float = 0.12  # max rotation over a clip (radians)
-    crop: tuple[float, float] = (0.45, 0.95)  # crop side / photo short side
+    pan: float = 0.15  # amplitude of the slow camera pan on photos (fractions of the crop side)
+    zoom: float = 0.2  # amplitude of the slow relative zoom on photos
+    rotate: float = 0.1  # amplitude of the slow camera rotation on photos (radians)
+    move_period: tuple[float, float] = (4.0, 12.0)  # period range of the camera oscillations (s)
+    crop: tuple[float, float] = (0.4, 0.9)  # crop side / photo short side
+    families: tuple[str, ...] = ()  # style families to draw from; () = all of style_filters.STYLES
     video_quality: int = 8  # imageio-ffmpeg quality (0..10) of the written mp4s
