@@ -3,6 +3,7 @@ import json
 
 import imageio.v2 as imageio
 import numpy as np
+import pytest
 
 from rain.conditioning.conditioner import render_condition
 from rain.conditioning.config import ConditionConfig
@@ -87,3 +88,28 @@ def test_cli_writes_face_files(tmp_path):
     data = np.load(out / "landmarks.npz")
     assert data["face"].shape == (6, 68, 2) and data["human_face"].shape == (6, 68, 2)
     assert json.loads((out / "meta.json").read_text())["world"] == "face"
+
+
+def test_contour_conditions_on_request():
+    from rain.worlds.config import FaceWorldConfig
+    world = FaceWorld.from_seed(1, 2, SIZE, FaceWorldConfig(condition_style="contours"))
+    lm, cond, _ = next(world.frames())
+    assert np.array_equal(cond, render_condition(ConditionConfig(mode="face", resolution=SIZE,
+                                                                 face_style="contours"), lm))
+
+
+def test_mediapipe_reads_the_driving_frames():
+    pytest.importorskip("mediapipe")
+    from rain.conditioning.crop import prepare_frame
+    from rain.conditioning.detect_mediapipe import MediaPipeDetector
+    det = MediaPipeDetector(body=False, face=True, static_images=True)
+    try:
+        for seed in (0, 1):
+            world = FaceWorld.from_seed(seed, 1, 256)
+            lm = det.detect(prepare_frame(world.driving_frame(0), world.config.driving_crop, 384))
+            assert lm is not None and lm.has_face()
+            gt = world.human_landmarks(0).face
+            err = np.linalg.norm(lm.face - gt, axis=1).mean() / np.linalg.norm(gt[16] - gt[0])
+            assert err < 0.08
+    finally:
+        det.close()

@@ -47,7 +47,8 @@ class FaceWorld:
         self.size = size or cfg.size
         self.num_frames = num_frames
         self.condition_config = ConditionConfig(mode="face", resolution=self.size,
-                                                face_dot_radius=cfg.face_dot_radius)
+                                                face_dot_radius=cfg.face_dot_radius,
+                                                face_style=cfg.condition_style)
         self.identity = sample_identity(rng)
         self.human_identity = humanize(self.identity, rng)
         self.human = sample_human(rng, cfg.human_jitter)  # (68, 2) template coordinates
