@@ -133,7 +133,8 @@ def grade(img: np.ndarray, s: Style) -> np.ndarray:
     hsv[..., 1] = np.clip(hsv[..., 1].astype(np.float32) * s.get("sat"), 0, 255).astype(np.uint8)
     out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     x = np.arange(256, dtype=np.float32) / 255.0
-    lut = np.stack([np.clip(255 * (0.5 + (x ** g - 0.5) * s.get("contrast")), 0, 255) for g in s.get("gamma")], 1)
+    k = s.get("contrast")
+    lut = np.stack([np.clip(255 * (0.5 + (x ** g - 0.5) * k), 0, 255) for g in s.get("gamma")], 1)
     out = np.stack([lut[:, c].astype(np.uint8)[out[..., c]] for c in range(3)], -1)
     if s.get("vignette") > 0:
         h, w = out.shape[:2]

@@ -45,9 +45,13 @@ class PhotoSource:
         self.side = rng.uniform(*cfg.crop) * min(h, w)
         reach = self.side * (1 + cfg.zoom) * (0.5 + cfg.rotate)  # window half extent, rotated
         lo, hi = np.array([reach, reach]), np.array([w - reach, h - reach])
-        self.centre = np.where(hi > lo, rng.uniform(np.minimum(lo, hi), np.maximum(lo, hi)), [w / 2, h / 2])
+        inside = rng.uniform(np.minimum(lo, hi), np.maximum(lo, hi))
+        self.centre = np.where(hi > lo, inside, [w / 2, h / 2])  # (x, y) photo pixels
         t = np.arange(num_frames) / cfg.fps
-        osc = lambda: np.sin(2 * np.pi * t / rng.uniform(*cfg.move_period) + rng.uniform(0, 2 * np.pi))  # noqa: E731
+
+        def osc() -> np.ndarray:
+            return np.sin(2 * np.pi * t / rng.uniform(*cfg.move_period) + rng.uniform(0, 2 * np.pi))
+
         self.track = np.stack([cfg.pan * self.side * osc(), cfg.pan * self.side * osc(),
                                1.0 + cfg.zoom * osc(), rng.uniform(-1, 1) * cfg.rotate * osc()], 1)  # (T, 4)
 
@@ -58,8 +62,8 @@ class PhotoSource:
         half = self.size / 2.0
         cx, cy = self.centre[0] + dx, self.centre[1] + dy
         m = np.array([[c, -s, cx - c * half + s * half], [s, c, cy - s * half - c * half]])
-        return cv2.warpAffine(self.photo, m, (self.size, self.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REFLECT)
+        return cv2.warpAffine(self.photo, m, (self.size, self.size),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
 class WorldSource:

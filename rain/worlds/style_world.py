@@ -88,7 +88,8 @@ class StyleWorld:
         for _, cond, frame in self.frames():
             conds.append(cond)
             frames.append(frame)
-        return Clip(self.reference, Landmarks(), [Landmarks() for _ in conds], np.stack(conds), np.stack(frames))
+        lms = [Landmarks() for _ in conds]
+        return Clip(self.reference, Landmarks(), lms, np.stack(conds), np.stack(frames))
 
 
 def make_clip(rng: np.random.Generator, num_frames: int, size: int = StyleWorldConfig.size,
@@ -132,4 +133,5 @@ def _describe(src) -> dict:
 
 
 def _jsonable(params: dict) -> dict:
-    return {k: (np.asarray(v).tolist() if isinstance(v, (tuple, np.ndarray)) else v) for k, v in params.items()}
+    return {k: (np.asarray(v).tolist() if isinstance(v, (tuple, np.ndarray)) else v)
+            for k, v in params.items()}

@@ -43,7 +43,8 @@ def write_world(world: FaceWorld, seed: int, out: Path) -> None:
     ref = world.reference_landmarks
     imageio.imwrite(out / "reference_condition.png", world.condition(ref))
     fps, q, n = world.config.fps, world.config.video_quality, world.num_frames
-    face, conf, human = np.zeros((n, 68, 2), np.float32), np.zeros((n, 68), np.float32), np.zeros((n, 68, 2), np.float32)
+    face, human = np.zeros((n, 68, 2), np.float32), np.zeros((n, 68, 2), np.float32)
+    conf = np.zeros((n, 68), np.float32)
     with _writer(out / "conditions.mp4", fps, q) as wc, _writer(out / "frames.mp4", fps, q) as wf, \
             _writer(out / "driving.mp4", fps, q) as wd:
         for t, (lm, cond, frame) in enumerate(world.frames()):

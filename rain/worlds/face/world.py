@@ -57,7 +57,8 @@ class FaceWorld:
         self.centre = np.array([rng.uniform(*cfg.center_x), rng.uniform(*cfg.center_y)])
         self._background = make_background(rng, self.size, 2.0)  # no floor
         skip = int(rng.integers(0, int(cfg.random_start_seconds * cfg.fps) + 1))
-        self.expression: Expression = sample_expression(rng, num_frames + skip, cfg).slice(skip, skip + num_frames)
+        track = sample_expression(rng, num_frames + skip, cfg)
+        self.expression: Expression = track.slice(skip, skip + num_frames)
         self.reference_expression = (neutral_expression(rng) if rng.random() < cfg.reference_neutral_prob
                                      else sample_expression(rng, 1, cfg))
 
