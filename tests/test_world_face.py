@@ -113,3 +113,18 @@ def test_mediapipe_reads_the_driving_frames():
             assert err < 0.08
     finally:
         det.close()
+
+
+def test_a_real_face_after_the_world_sliders_lies_inside_the_world():
+    """NEUTRAL_FACE was measured with MediaPipe on a real photo (grace_hopper): retargeted with the
+    sliders the world is centred on, every normalised feature falls inside the world's 1-99 %."""
+    from rain.conditioning.neutral import NEUTRAL_FACE
+    from rain.conditioning.retarget import retarget_face
+    from rain.worlds.config import FaceWorldConfig
+    from rain.worlds.face.geometry import world_sliders
+    from rain.worlds.face.measure import features, world_features
+    world = world_features(num_worlds=30, frames=10)
+    real = features(retarget_face(NEUTRAL_FACE, world_sliders(FaceWorldConfig())))
+    for name, value in real.items():
+        lo, hi = np.percentile(world[name], [1, 99])
+        assert lo < value < hi, (name, value, lo, hi)

@@ -98,6 +98,31 @@ def report(sliders: dict[str, float], world: dict[str, np.ndarray], faces: dict[
     return "\n".join(lines)
 
 
+def live_path_error(num_worlds: int = 10, size: int = 384) -> dict[str, float]:
+    """Run the live path on the world's driving frames (MediaPipe on the centre crop, then
+    `retarget_face` with the identity's own sliders) and compare with the world's cartoon points:
+    mean point error / jaw width, and the detection rate."""
+    from rain.conditioning.crop import prepare_frame
+    from rain.conditioning.detect_mediapipe import MediaPipeDetector
+    det = MediaPipeDetector(body=False, face=True, static_images=True)
+    errs, found = [], 0
+    try:
+        for seed in range(num_worlds):
+            world = FaceWorld.from_seed(seed, 40, 256)
+            for t in (0, 20, 39):
+                lm = det.detect(prepare_frame(world.driving_frame(t), world.config.driving_crop, size))
+                if lm is None or not lm.has_face():
+                    continue
+                found += 1
+                cartoon = world.landmarks(t).face
+                live = retarget_face(lm.face, world.sliders)
+                errs.append(float(np.linalg.norm(live - cartoon, axis=1).mean() / face_size(cartoon)))
+    finally:
+        det.close()
+    return {"detected": found / (3 * num_worlds), "error_mean": float(np.mean(errs)),
+            "error_p90": float(np.percentile(errs, 90))}
+
+
 def main() -> None:
     from rain.worlds.face.geometry import world_sliders
     world, faces = world_features(), real_faces()
@@ -105,6 +130,8 @@ def main() -> None:
     print("\n== published default sliders ==\n" + report(default_params(), world, faces))
     print("\n== world slider centres (published defaults + FaceWorldConfig.slider_overrides) ==\n"
           + report(world_sliders(FaceWorldConfig()), world, faces))
+    print("\nlive path on driving frames (detect -> retarget with the identity's sliders) vs world points:",
+          live_path_error())
 
 
 if __name__ == "__main__":
