@@ -11,13 +11,16 @@ from rain.images import to_tensor
 from rain.train.config import HELD_OUT_SEED_START
 
 
-def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int):
-    """One clip of `world` (only `body` exists so far)."""
-    if world != "body":
-        raise ValueError(f"unknown world {world!r}; available: body")
-    from rain.worlds.body import make_clip
+WORLD_MODULES = {"body": "rain.worlds.body", "face": "rain.worlds.face", "style": "rain.worlds.style_world"}
 
-    return make_clip(rng, num_frames, size)
+
+def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int):
+    """One clip of `world` (each world module exposes the same `make_clip(rng, num_frames, size)`)."""
+    if world not in WORLD_MODULES:
+        raise ValueError(f"unknown world {world!r}; available: {', '.join(WORLD_MODULES)}")
+    import importlib
+
+    return importlib.import_module(WORLD_MODULES[world]).make_clip(rng, num_frames, size)
 
 
 class ClipStream(torch.utils.data.IterableDataset):
