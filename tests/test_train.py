@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from rain.checkpoint import load_models
@@ -57,10 +58,14 @@ def test_every_trainable_part_gets_a_gradient():
         assert len(with_grad) > 0.5 * len(list(module.parameters())), f"{name}: {len(with_grad)} parameters learn"
 
 
-def test_world_clips_are_training_batches():
-    batch = next(iter(ClipStream("body", 4, 64, seed=1)))
+@pytest.mark.parametrize("world", ["body", "face", "style"])
+def test_world_clips_are_training_batches(world):
+    batch = next(iter(ClipStream(world, 4, 64, seed=1)))
     assert batch["frames"].shape == (3, 4, 64, 64) and batch["conditions"].shape == (3, 4, 64, 64)
     assert batch["reference"].shape == (3, 64, 64) and 0 <= batch["frames"].min() and batch["frames"].max() <= 1
+    assert not torch.equal(batch["frames"][:, 0], batch["reference"])  # the reference is another image
+    with pytest.raises(ValueError, match="unknown world"):
+        next(iter(ClipStream("ocean", 4, 64, seed=1)))
 
 
 def test_recipe_chains_resumes_and_exports(tmp_path):
