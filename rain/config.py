@@ -116,7 +116,7 @@ class SchedulerConfig:
     beta_start: float = 0.00085  # SD1.5 scaled-linear betas
     beta_end: float = 0.012
     beta_schedule: str = "scaled_linear"
-    prediction_type: Literal["epsilon", "v_prediction"] = "v_prediction"  # what the UNet predicts
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = "v_prediction"  # what the UNet predicts (sample = x_0)
     rescale_betas_zero_snr: bool = True  # zero terminal SNR (needs v-prediction)
     timestep_scaling: float = 10.0  # LCM boundary-condition scaling of the timestep
     guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
@@ -172,8 +172,8 @@ class ModelConfig:
             raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:
             raise ValueError("UNetConfig.in_channels must equal VAEConfig.latent_channels")
-        if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type != "v_prediction":
-            raise ValueError("zero terminal SNR needs v-prediction: epsilon is undefined at the last timestep")
+        if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type == "epsilon":
+            raise ValueError("zero terminal SNR needs v- or x_0-prediction: epsilon is undefined at the last timestep")
         self.pile.validate(self.unet.motion_max_seq_length)
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,6 +241,9 @@ def cpu() -> ModelConfig:
             patch_size=16,
         ),
         vae=VAEConfig(kind="pixel", block_out_channels=(3, 12, 48, 192, 768), latent_channels=768),
+        # x_0-prediction: a 64-wide UNet cannot carry 768 channels of per-pixel noise through to predict v or
+        # epsilon; predicting the clean patch needs no such identity path
+        scheduler=SchedulerConfig(prediction_type="sample"),
     )
 
 

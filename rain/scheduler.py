@@ -58,7 +58,7 @@ def guidance_embedding(w: torch.Tensor, dim: int) -> torch.Tensor:
 
 def lcm_step(
     sample: torch.Tensor,  # (n, ...) x_t of each frame
-    model_output: torch.Tensor,  # (n, ...) epsilon or v of each frame
+    model_output: torch.Tensor,  # (n, ...) epsilon, v or x_0 of each frame
     t: torch.Tensor,  # (n,) current timestep of each frame
     t_prev: torch.Tensor,  # (n,) timestep to step to; -1 means clean (the last step adds no noise)
     alphas_cumprod: torch.Tensor,  # (num_train_timesteps,)
@@ -82,8 +82,10 @@ def lcm_step(
         x0 = (sample - (1 - a_t).sqrt() * model_output) / a_t.sqrt()
     elif prediction_type == "v_prediction":
         x0 = a_t.sqrt() * sample - (1 - a_t).sqrt() * model_output
+    elif prediction_type == "sample":
+        x0 = model_output
     else:
-        raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
+        raise ValueError(f"prediction_type must be 'epsilon', 'v_prediction' or 'sample', got {prediction_type!r}")
     denoised = c_out * x0 + c_skip * sample
 
     # 3. re-noise to the next level (frames that reach t_prev = -1 stay clean)

@@ -18,7 +18,7 @@ def test_trailing_timesteps_match_the_published_schedule():
         trailing_timesteps(0, 1000)
 
 
-@pytest.mark.parametrize("prediction_type,zero_snr", [("v_prediction", True), ("epsilon", False)])
+@pytest.mark.parametrize("prediction_type,zero_snr", [("v_prediction", True), ("epsilon", False), ("sample", True)])
 def test_lcm_step_matches_diffusers_scalar_step(prediction_type, zero_snr):
     config = SchedulerConfig(prediction_type=prediction_type, rescale_betas_zero_snr=zero_snr)
     reference = make_lcm_scheduler(config)
@@ -58,7 +58,7 @@ def test_stepping_a_pile_equals_stepping_each_frame_alone():
 def test_unknown_prediction_type_is_refused():
     with pytest.raises(ValueError, match="prediction_type"):
         lcm_step(torch.zeros(1, 1), torch.zeros(1, 1), torch.tensor([999]), torch.tensor([-1]),
-                 torch.ones(1000), "sample", 10.0)
+                 torch.ones(1000), "flow", 10.0)
 
 
 def test_guidance_embedding_matches_diffusers_lcm_pipeline():

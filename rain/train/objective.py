@@ -1,4 +1,4 @@
-"""What RAIN learns: v-prediction on clips shaped exactly like the pile the stream runs.
+"""What RAIN learns: denoising (v, epsilon or x_0 prediction) on clips shaped exactly like the pile the stream runs.
 
 A pile clip of g groups (g = all levels, or fewer with `fill_prob` as while the pile fills) puts its
 oldest group at the cleanest level it would hold and the newest at pure noise, so training sees the
@@ -56,9 +56,10 @@ class RainObjective(torch.nn.Module):
             x0 = x0.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
 
-        # 2. noise every frame to its level; the target is v
+        # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t, v = add_noise(x0, noise, self.alphas[self.timesteps[levels]])
+        target = {"v_prediction": v, "epsilon": noise, "sample": x0}[self.config.scheduler.prediction_type]
 
         # 3. the reference: one image token and the reference net's self-attention inputs
         embeds = self.image_encoder(reference)  # (b, 1, d)
@@ -68,7 +69,7 @@ class RainObjective(torch.nn.Module):
         pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
         pred = self.unet(x_t, self.timesteps[levels], embeds, pose, self.guidance.expand(b, -1),
                          ReferenceRead(tokens, f))
-        return F.mse_loss(pred.float(), v)
+        return F.mse_loss(pred.float(), target)
 
 
 def sample_levels(config: ModelConfig, batch: int, frames: int, fill_prob: float, single_frames: bool,
