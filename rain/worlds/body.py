@@ -177,12 +177,18 @@ class BodyWorld:
         return render_figure(img, self.geometry, t, self.human, self._human_shapes, side, top, human=True)
 
     def to_clip(self) -> Clip:
-        lms, conds, frames = [], [], []
-        for lm, cond, frame in self.frames():
-            lms.append(lm)
-            conds.append(cond)
-            frames.append(frame)
-        return Clip(self.reference, self.reference_landmarks, lms, np.stack(conds), np.stack(frames))
+        return collect_clip(self.reference, self.reference_landmarks, self.frames())
+
+
+def collect_clip(reference: np.ndarray, reference_landmarks: Landmarks,
+                 frames: Iterator[tuple[Landmarks, np.ndarray, np.ndarray]]) -> Clip:
+    """A `Clip` from any world's (landmarks, condition, frame) stream (shared by every world)."""
+    lms, conds, images = [], [], []
+    for lm, cond, frame in frames:
+        lms.append(lm)
+        conds.append(cond)
+        images.append(frame)
+    return Clip(reference, reference_landmarks, lms, np.stack(conds), np.stack(images))
 
 
 def make_clip(rng: np.random.Generator, num_frames: int, size: int = WorldConfig.size,

@@ -23,7 +23,7 @@ import numpy as np
 from rain.conditioning.conditioner import render_condition
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import Landmarks
-from rain.worlds.body import Clip
+from rain.worlds.body import Clip, collect_clip
 from rain.worlds.config import StyleWorldConfig
 from rain.worlds.style_filters import Style, apply_style, sample_style
 from rain.worlds.style_sources import sample_source
@@ -84,12 +84,7 @@ class StyleWorld:
             yield Landmarks(), self.condition(content), apply_style(content, self.style)
 
     def to_clip(self) -> Clip:
-        conds, frames = [], []
-        for _, cond, frame in self.frames():
-            conds.append(cond)
-            frames.append(frame)
-        lms = [Landmarks() for _ in conds]
-        return Clip(self.reference, Landmarks(), lms, np.stack(conds), np.stack(frames))
+        return collect_clip(self.reference, Landmarks(), self.frames())
 
 
 def make_clip(rng: np.random.Generator, num_frames: int, size: int = StyleWorldConfig.size,

@@ -19,7 +19,7 @@ from rain.conditioning.conditioner import render_condition
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import Landmarks
 from rain.worlds.backgrounds import make_background
-from rain.worlds.body import Clip
+from rain.worlds.body import Clip, collect_clip
 from rain.worlds.config import FaceWorldConfig
 from rain.worlds.face.expression import Expression, neutral_expression, sample_expression
 from rain.worlds.face.geometry import face_landmarks, sample_human, sample_sliders
@@ -114,12 +114,7 @@ class FaceWorld:
         return driving_frame(self, t)
 
     def to_clip(self) -> Clip:
-        lms, conds, frames = [], [], []
-        for lm, cond, frame in self.frames():
-            lms.append(lm)
-            conds.append(cond)
-            frames.append(frame)
-        return Clip(self.reference, self.reference_landmarks, lms, np.stack(conds), np.stack(frames))
+        return collect_clip(self.reference, self.reference_landmarks, self.frames())
 
 
 def make_clip(rng: np.random.Generator, num_frames: int, size: int = FaceWorldConfig.size,
