@@ -181,10 +181,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        parts = {f.name: f.type for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls)}
         sub = {"unet": UNetConfig, "pose_guider": PoseGuiderConfig, "image_encoder": ImageEncoderConfig,
                "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig}
-        unknown = set(data) - set(parts)
+        unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
         kwargs: dict[str, Any] = {}

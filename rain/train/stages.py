@@ -75,7 +75,8 @@ def rain_step(objective: torch.nn.Module, batch: dict, generator: torch.Generato
 
 @torch.no_grad()
 def latent_std(vae: torch.nn.Module, loader: torch.utils.data.DataLoader, batches: int = 8) -> float:
-    values = [vae.encode(next(iter(loader))["frames"].transpose(1, 2).flatten(0, 1) * 2 - 1).latents
+    batch_iter = iter(loader)  # one iterator: a fresh iter() would restart the stream at the same batch
+    values = [vae.encode(next(batch_iter)["frames"].transpose(1, 2).flatten(0, 1) * 2 - 1).latents
               for _ in range(batches)]
     return float(torch.cat(values).std())
 
