@@ -49,13 +49,15 @@ def read_config(directory: str | Path) -> ModelConfig:
 
 
 def load_models(directory: str | Path, parts: tuple[str, ...] | None = None, seed: int | None = None,
-                ) -> tuple[RainModels, ModelConfig]:
-    """Build from `config.json` and load `parts` (default: all) strictly; other parts keep a fresh init."""
+                device: str | torch.device = "cpu") -> tuple[RainModels, ModelConfig]:
+    """Build from `config.json` and load `parts` (default: all) strictly; other parts keep a fresh init.
+    The models end on `device`."""
     directory = Path(directory)
     config = read_config(directory)
     models = build_models(config, seed=seed)
     for name, module in models.named_parts().items():
         if parts is None or name in parts:
             load_part(module, directory / f"{name}.safetensors")
+        module.to(device)
     logger.info("loaded RAIN models (%s) from %s", "all parts" if parts is None else ", ".join(parts), directory)
     return models, config

@@ -29,6 +29,7 @@ class UNetConfig:
     motion_num_attention_heads: int = 8  # heads of the 1-D temporal attention modules
     motion_max_seq_length: int = 32  # length of the temporal sinusoidal position table (>= pile size)
     time_cond_proj_dim: int = 512  # width of the LCM guidance-scale embedding fed to the time embedding
+    position_embedding: bool = False  # beyond the paper: a 2-D position grid after conv_in of both UNets (rain/models/position.py)
 
     @property
     def num_levels(self) -> int:
@@ -233,7 +234,7 @@ def cpu() -> ModelConfig:
         unet=UNetConfig(
             block_out_channels=(64, 128, 128), attention=(True, True, True), layers_per_block=1,
             cross_attention_dim=64, num_attention_heads=2, norm_num_groups=16, motion_num_attention_heads=2,
-            time_cond_proj_dim=64, in_channels=768, out_channels=768,
+            time_cond_proj_dim=64, in_channels=768, out_channels=768, position_embedding=True,
         ),
         pose_guider=PoseGuiderConfig(block_out_channels=(8, 16, 32, 32, 64)),
         image_encoder=ImageEncoderConfig(

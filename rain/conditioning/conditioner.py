@@ -155,6 +155,20 @@ class Conditioner:
         self.retarget = params
         return params
 
+    def reconfigure(self, config: ConditionConfig) -> None:
+        """Apply new settings mid-stream. The detector is kept unless the mode, backend or hands
+        setting changed; the smoother and hold/fade tracker restart when their settings changed."""
+        old, self.config = self.config, config
+        if (old.mode, old.backend, old.detect_hands, old.dwpose_dir) != (
+                config.mode, config.backend, config.detect_hands, config.dwpose_dir):
+            self.close()
+            self.detector = None if config.mode == "style" else make_detector(config)
+        if (old.smoothing, old.hold_seconds, old.min_confidence) != (
+                config.smoothing, config.hold_seconds, config.min_confidence):
+            self.smoother = LandmarkSmoother(config.smoothing, config.hold_seconds, config.min_confidence)
+        if (old.hold_seconds, old.fade_seconds) != (config.hold_seconds, config.fade_seconds):
+            self.tracker = HoldFadeTracker(config.hold_seconds, config.fade_seconds, self.tracker.neutral)
+
     def close(self) -> None:
         if self.detector is not None:
             self.detector.close()

@@ -46,9 +46,10 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
     config.validate()
     if seed is not None:
         torch.manual_seed(seed)
-    unet = RainUNet(**config.unet.motion_unet_kwargs())
+    position = config.unet.position_embedding
+    unet = RainUNet(position_embedding=position, **config.unet.motion_unet_kwargs())
     zero_temporal_outputs(unet)
-    reference_net = ReferenceNet(**config.unet.reference_unet_kwargs())
+    reference_net = ReferenceNet(position_embedding=position, **config.unet.reference_unet_kwargs())
     names_denoiser = install_reference_processors(unet)
     names_reference = install_reference_processors(reference_net)
     if names_denoiser != names_reference:

@@ -3,7 +3,8 @@
 Layer names, blocks and temporal modules are diffusers' own (AnimateDiff-v2 layout: two temporal modules
 per down block, one in the mid block, three per up block). Only `forward` is ours, and it differs from
 diffusers' in two narrow ways: every frame gets its own time embedding (the pile holds frames at
-different noise levels), and pose-guider features are added to the output of `conv_in`.
+different noise levels), and pose-guider features (and, if configured, a position grid) are added to
+the output of `conv_in`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from diffusers import UNetMotionModel
 
 from rain.models.attention import ReferenceRead
 from rain.models.blocks import run_blocks
+from rain.models.position import GridPosition
 
 
 class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
+
+    def __init__(self, position_embedding: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
 
     def forward(  # type: ignore[override]
         self,
@@ -41,8 +47,10 @@ class RainUNet(UNetMotionModel):
         context = encoder_hidden_states.repeat_interleave(f, dim=0)  # (b*f, n, d)
         kwargs = {"reference": reference} if reference is not None else None
 
-        # 3. conv_in, plus the pose features
+        # 3. conv_in, plus the position grid and the pose features
         x = self.conv_in(x)  # (b*f, c0, h, w)
+        if self.position is not None:
+            x = x + self.position(h, w)
         if pose_features is not None:
             x = x + pose_features.permute(0, 2, 1, 3, 4).reshape(x.shape)
 
