@@ -8,6 +8,13 @@
   drop `temporal_transformer.`, `attention_blocks.0/1` -> `attn1/attn2`, `norms.0/1` -> `norm1/norm2`,
   `ff_norm` -> `norm3`. Their `pos_encoder.pe` buffers are dropped: our `pos_embed.pe` sin/cos tables
   are recomputed at construction.
+- `vae` (a diffusers `AutoencoderKL` folder, e.g. `stabilityai/sd-vae-ft-mse`) -> `vae`: diffusers' names;
+  the legacy attention names of older exports are renamed the way diffusers' own loader does
+  (`query/key/value/proj_attn` -> `to_q/to_k/to_v/to_out.0`).
+- `image_encoder` (a transformers `CLIPVisionModelWithProjection` folder, e.g. the `image_encoder` of
+  `lambdalabs/sd-image-variations-diffusers`) -> `image_encoder`: prefixed with `model.` (our wrapper
+  holds the CLIP model there); the `position_ids` buffer older exports saved is dropped (transformers
+  recomputes it; it is not persistent).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-PART_OF_FILE = {"motion_unet": "unet", "reference_unet": "reference_net", "pose_guider": "pose_guider"}
+PART_OF_FILE = {"motion_unet": "unet", "reference_unet": "reference_net", "pose_guider": "pose_guider",
+                "vae": "vae", "image_encoder": "image_encoder"}
 RECOMPUTED_BUFFER = re.compile(r"\.pos_embed\.pe$")  # our temporal position tables, never loaded
 
 _MOTION_RENAMES = [
@@ -28,14 +36,25 @@ _MOTION_RENAMES = [
     (".norms.1.", ".norm2."),
     (".ff_norm.", ".norm3."),
 ]
+_LEGACY_VAE_ATTENTION = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
+_LEGACY_VAE_KEY = re.compile(r"(\.attentions\.\d+\.)(query|key|value|proj_attn)(\.(?:weight|bias))$")
+_CLIP_DROPPED = re.compile(r"(^|\.)position_ids$")  # a recomputed, non-persistent buffer in transformers
 
 
 def convert_key(file: str, key: str) -> str | None:
     """Our name for a published key, or None for a key that is deliberately dropped."""
     if file not in PART_OF_FILE:
         raise ValueError(f"unknown RAIN-v0.1 checkpoint {file!r}; expected one of {sorted(PART_OF_FILE)}")
-    if file != "motion_unet" or ".motion_modules." not in key:
-        return key
+    if file == "motion_unet" and ".motion_modules." in key:
+        return _motion_key(key)
+    if file == "vae":
+        return _LEGACY_VAE_KEY.sub(lambda m: m.group(1) + _LEGACY_VAE_ATTENTION[m.group(2)] + m.group(3), key)
+    if file == "image_encoder":
+        return None if _CLIP_DROPPED.search(key) else "model." + key
+    return key
+
+
+def _motion_key(key: str) -> str | None:
     if key.endswith(".pos_encoder.pe"):
         return None
     for old, new in _MOTION_RENAMES:
@@ -79,10 +98,20 @@ def convert_state_dict(file: str, state_dict: dict[str, torch.Tensor]) -> dict[s
     return out
 
 
-def load_published(module: torch.nn.Module, file: str, state_dict: dict[str, torch.Tensor]) -> None:
-    """Load a published state dict into `module`, raising with every missing/unexpected/mismatched key."""
+def checked_state_dict(module: torch.nn.Module, file: str, state_dict: dict[str, torch.Tensor],
+                       ) -> dict[str, torch.Tensor]:
+    """Convert a published state dict to our names and check it against `module` (raising with every
+    missing/unexpected/mismatched key); `module` may live on the `meta` device."""
     converted = convert_state_dict(file, state_dict)
     report = check_keys(module, {k: tuple(v.shape) for k, v in converted.items()})
     if not report.ok:
         raise ValueError(f"{file}: the checkpoint does not fit our {type(module).__name__}:\n{report.describe()}")
-    module.load_state_dict(converted, strict=False, assign=True)
+    return converted
+
+
+def load_published(module: torch.nn.Module, file: str, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load a published state dict into `module`, raising with every missing/unexpected/mismatched key.
+
+    The tensors are assigned (not copied): a module built with empty (meta) parameters is filled
+    without ever allocating a random init."""
+    module.load_state_dict(checked_state_dict(module, file, state_dict), strict=False, assign=True)

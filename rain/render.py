@@ -3,11 +3,15 @@
 The driving video goes through the live path frame by frame (crop, detection, smoothing, condition
 drawing: `rain.conditioning.Conditioner`), then through the pile (`RainPipeline.render`, which drains
 the pile so every driving frame yields an output frame).
+
+`--weights` takes a registry name (`tiny`, the default, or `rain-v0.1`, fetched and converted on first
+use: docs/FULL_TIER.md) or a model folder in our format; `--model DIR` is the same option.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -16,10 +20,11 @@ import imageio.v2 as imageio
 import numpy as np
 from tqdm.auto import tqdm
 
-from rain.checkpoint import load_models
 from rain.conditioning import ConditionConfig, Conditioner
 from rain.eval.media import write_mp4
-from rain.pipeline import RainPipeline
+from rain.weights import CHECKPOINTS_ROOT, DEFAULT_WEIGHTS, REGISTRY, load_weights
+
+logger = logging.getLogger(__name__)
 
 MODE_TO_CONDITION = {"motion": "body", "face": "face", "style": "style"}  # UI mode -> condition drawing
 
@@ -35,28 +40,39 @@ def driving_conditions(video: Path, conditioner: Conditioner) -> Iterator[np.nda
         reader.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m rain render", description=__doc__)
-    p.add_argument("--model", type=Path, default=Path("checkpoints/body"), help="model folder")
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m rain render", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", "--model", dest="weights", default=DEFAULT_WEIGHTS,
+                   help=f"registry name ({', '.join(sorted(REGISTRY))}) or a model folder")
+    p.add_argument("--checkpoints", type=Path, default=CHECKPOINTS_ROOT, help="root of the registry folders")
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--offline", action="store_true", help="never download; fail naming any missing file")
     p.add_argument("--reference", type=Path, required=True, help="the character image")
     p.add_argument("--driving", type=Path, required=True, help="the driving video")
-    p.add_argument("--mode", choices=sorted(MODE_TO_CONDITION), default="motion")
+    p.add_argument("--mode", choices=sorted(MODE_TO_CONDITION), default=None,
+                   help="condition to draw (default: the one the weights were trained on)")
     p.add_argument("--out", type=Path, required=True, help="the mp4 to write")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--crop-ratio", type=float, default=ConditionConfig.crop_ratio)
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the output")
-    args = p.parse_args(argv)
-    models, config = load_models(args.model)
-    pipeline = RainPipeline(models, config)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    loaded = load_weights(args.weights, args.device, root=args.checkpoints, local_files_only=args.offline)
+    condition = dataclasses.replace(loaded.condition, crop_ratio=args.crop_ratio)
+    if args.mode is not None:
+        condition = dataclasses.replace(condition, mode=MODE_TO_CONDITION[args.mode])
     reference = np.asarray(imageio.imread(args.reference))[..., :3]
-    conditioner = Conditioner(ConditionConfig(mode=MODE_TO_CONDITION[args.mode], resolution=config.resolution,
-                                              crop_ratio=args.crop_ratio))
+    conditioner = Conditioner(condition)
     try:
-        frames = pipeline.render(reference, driving_conditions(args.driving, conditioner), seed=args.seed)
+        frames = loaded.pipeline.render(reference, driving_conditions(args.driving, conditioner), seed=args.seed)
         rendered = np.stack(list(tqdm(frames, desc="render", unit="frame")))
     finally:
         conditioner.close()
     write_mp4(args.out, rendered, fps=args.fps)
-    print(f"wrote {args.out} ({len(rendered)} frames)")
+    logger.info("wrote %s (%d frames)", args.out, len(rendered))
     return 0
