@@ -1,0 +1,281 @@
+"""RAIN Live: the Gradio app. Runs locally (`python app.py`), as a Hugging Face Space, and as an API.
+
+Layout: one tab per mode (Human motion, Face morphing, Style transfer), each with a live webcam stream,
+and an Offline video tab. Models are loaded once per process and shared read-only (`loaded`);
+everything that changes while a person streams lives in that person's `gr.State` (a `LiveSession`).
+Settings come from `rain.live.LIVE` and `ConditionConfig`; nothing is defaulted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import spaces
+
+from rain.conditioning import RETARGET_PARAMS, ConditionConfig
+from rain.images import check_rgb, square, to_tensor, to_uint8
+from rain.live import LIVE, MODE_LABELS, LiveSession
+from rain.live.offline import animate_video
+from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, WeightsError, load_weights
+from rain.weights.runtime import resolve_entry
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+# ---------------------------------------------------------------------------------------------- models
+@functools.cache
+def _load(weights: str) -> LoadedWeights:
+    return load_weights(weights)  # CUDA if available, else CPU
+
+
+def loaded(mode: str, weights: str) -> LoadedWeights:
+    """The process-wide, frozen pipeline serving `mode` (loaded on first use, then shared by every session)."""
+    try:
+        return _load(weights)
+    except (WeightsError, FileNotFoundError) as exc:
+        raise gr.Error(f"{MODE_LABELS[mode]} is not available in this build: {exc}") from exc
+
+
+def condition_config(mode: str, weights: str, crop_ratio: float, smoothing: float = ConditionConfig.smoothing,
+                     align: bool = ConditionConfig.align_body) -> ConditionConfig:
+    base = loaded(mode, weights).condition  # the conditioning the model was trained with
+    try:
+        return dataclasses.replace(base, mode=mode, crop_ratio=crop_ratio, smoothing=smoothing, align_body=align)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def checked_image(image: np.ndarray | None, what: str) -> np.ndarray:
+    if image is None:
+        raise gr.Error(f"Please provide a {what}.")
+    try:
+        image = check_rgb(image, what)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    if max(image.shape[:2]) > LIVE.max_image_side or min(image.shape[:2]) < 16:
+        raise gr.Error(f"The {what} is {image.shape[1]}x{image.shape[0]}; use 16 to {LIVE.max_image_side} pixels a side.")
+    return image
+
+
+def weights_of(models: dict[str, str], mode: str) -> str:
+    if mode not in models:
+        raise gr.Error(f"mode must be one of {sorted(models)}, got {mode!r}")
+    return models[mode]
+
+
+# ---------------------------------------------------------------------------------------------- handlers
+def close_session(session: LiveSession | None) -> None:
+    if session is not None:
+        session.close()
+
+
+@spaces.GPU
+def set_reference(mode: str, weights: str, image: np.ndarray | None, session: LiveSession | None,
+                  crop_ratio: float, seed: float) -> tuple[LiveSession, str]:
+    image = checked_image(image, "reference image")
+    if session is None:
+        session = LiveSession(loaded(mode, weights).pipeline, condition_config(mode, weights, crop_ratio),
+                              seed=int(seed))
+    session.set_reference(image)
+    found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
+    return session, f"**Ready**: character encoded{found}. Start the webcam."
+
+
+@spaces.GPU
+def live_tick(frame: np.ndarray | None, session: LiveSession | None):
+    if session is None or not session.ready:
+        return None, None, "Choose a character first (upload one or pick an example)."
+    if frame is None or frame.size == 0:
+        return gr.skip(), gr.skip(), "Waiting for the camera..."
+    try:
+        out = session.push(frame)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    latency = "-" if out.latency_ms is None else f"{out.latency_ms:.0f} ms"
+    image = gr.skip() if out.image is None else out.image
+    return image, out.condition, f"{out.fps:.1f} FPS · latency {latency} · {out.status} · dropped {session.dropped}"
+
+
+def apply_settings(mode: str, weights: str, session: LiveSession | None, crop_ratio: float, smoothing: float,
+                   align: bool, seed: float) -> None:
+    if session is None:
+        return
+    session.conditioner.reconfigure(condition_config(mode, weights, crop_ratio, smoothing, align))
+    if int(seed) != session.seed:
+        session.reset(int(seed))
+
+
+def set_retarget(session: LiveSession | None, *values: float) -> None:
+    if session is not None:
+        session.conditioner.retarget = dict(zip((p.name for p in RETARGET_PARAMS), values))
+
+
+def propose(session: LiveSession | None) -> list[float]:
+    if session is None or session.reference_marks is None or not session.reference_marks.has_face(0.3):
+        raise gr.Error("Proposing values needs a character whose face was found and a face in the camera.")
+    try:
+        params = session.conditioner.calibrate(session.reference_marks.face)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    return [params[p.name] for p in RETARGET_PARAMS]
+
+
+@spaces.GPU
+def animate(reference: np.ndarray | None, video: str | None, mode: str, seed: float, crop_ratio: float,
+            models: dict[str, str], progress: gr.Progress = gr.Progress()):
+    """Reference image + driving video -> frames as they clear the pile, then the mp4."""
+    reference = checked_image(reference, "reference image")
+    weights = weights_of(models, mode)
+    if not video:
+        raise gr.Error("Please provide a driving video.")
+    with tempfile.TemporaryDirectory(prefix="rain-") as folder:
+        out = Path(folder) / "rain.mp4"
+        try:
+            for item in animate_video(loaded(mode, weights).pipeline, reference, video,
+                                      condition_config(mode, weights, crop_ratio), out, seed=int(seed)):
+                progress(item.index / item.total, desc="rendering")
+                yield item.frame, item.condition, None if item.video is None else str(item.video)
+        except (ValueError, OSError) as exc:
+            raise gr.Error(str(exc)) from exc
+
+
+@spaces.GPU
+def encode_reference(image: np.ndarray | None, mode: str, models: dict[str, str]) -> tuple[np.ndarray, str]:
+    """Check and encode a reference image; returns it as the model sees it (square, model size)."""
+    image = checked_image(image, "reference image")
+    pipeline = loaded(mode, weights_of(models, mode)).pipeline
+    pipeline.encode_reference(image)
+    seen = to_uint8(square(to_tensor(image), pipeline.config.resolution)[None])[0]
+    return seen, f"encoded for {MODE_LABELS[mode]} at {pipeline.config.resolution}x{pipeline.config.resolution}"
+
+
+# ---------------------------------------------------------------------------------------------- layout
+def examples_of(mode: str) -> list[str]:
+    return sorted(str(p) for p in (EXAMPLES / mode).glob("*.png"))
+
+
+def face_controls(session: gr.State) -> None:
+    """The retarget sliders, built from their definitions, with one binding for all of them."""
+    with gr.Accordion("Face retargeting", open=True):
+        sliders = [gr.Slider(p.minimum, p.maximum, value=p.default, step=p.step, label=p.label)
+                   for p in RETARGET_PARAMS]
+        with gr.Row():
+            propose_btn = gr.Button("Propose values from my face")
+            reset_btn = gr.Button("Published defaults")
+    gr.on([s.change for s in sliders], set_retarget, [session, *sliders], None, api_visibility="private")
+    propose_btn.click(propose, session, sliders, api_visibility="private")
+    reset_btn.click(lambda: [p.default for p in RETARGET_PARAMS], None, sliders, api_visibility="private")
+
+
+def mode_tab(mode: str, weights: str) -> None:
+    """One live mode: character, camera, output beside the condition image, settings."""
+    session = gr.State(None, time_to_live=LIVE.session_ttl, delete_callback=close_session)
+    mode_box, weights_box = gr.State(mode), gr.State(weights)
+    with gr.Row():
+        with gr.Column(scale=1):
+            reference = gr.Image(label="Character (reference)", type="numpy", image_mode="RGB",
+                                 sources=["upload", "clipboard"], height=256)
+            if examples_of(mode):
+                gr.Examples(examples_of(mode), inputs=reference, label="Example characters")
+            status = gr.Markdown("Choose a character to start.")
+        with gr.Column(scale=1):
+            camera = gr.Image(label="Camera", sources=["webcam"], streaming=True, type="numpy", height=256)
+            readout = gr.Markdown("")
+        with gr.Column(scale=1):
+            output = gr.Image(label="Animated character", height=256, interactive=False)
+            condition = gr.Image(label="What the model sees", height=160, interactive=False)
+    with gr.Accordion("Settings", open=False):
+        crop = gr.Slider(0.3, 1.0, value=ConditionConfig.crop_ratio, step=0.05, label="Crop ratio")
+        seed = gr.Number(value=LIVE.seed, precision=0, label="Seed")
+        smoothing = gr.Slider(0.0, 1.0, value=ConditionConfig.smoothing, step=0.05, label="Smoothing",
+                              visible=mode != "style")
+        align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
+                            visible=mode == "body")
+    if mode == "face":
+        face_controls(session)
+    reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed], [session, status],
+                     api_visibility="private")
+    settings = [crop, smoothing, align, seed]
+    gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
+          api_visibility="private")
+    camera.stream(live_tick, [camera, session], [output, condition, readout], stream_every=LIVE.stream_every,
+                  time_limit=LIVE.time_limit, concurrency_limit=LIVE.concurrency_limit, concurrency_id="live",
+                  api_visibility="private")
+
+
+def offline_tab(models: dict[str, str]) -> None:
+    models_box = gr.State(models)
+    with gr.Row():
+        with gr.Column():
+            reference = gr.Image(label="Character (reference)", type="numpy", image_mode="RGB", height=256)
+            video = gr.Video(label="Driving video", sources=["upload"], height=256)
+            mode = gr.Radio(list(MODE_LABELS), value="body", label="Mode")
+            with gr.Row():
+                seed = gr.Number(value=LIVE.seed, precision=0, label="Seed")
+                crop = gr.Slider(0.3, 1.0, value=ConditionConfig.crop_ratio, step=0.05, label="Crop ratio")
+            with gr.Row():
+                check = gr.Button("Check character")
+                run = gr.Button("Animate", variant="primary")
+            with gr.Row():
+                seen = gr.Image(label="The character as the model sees it", height=128, interactive=False)
+                checked = gr.Textbox(label="Check", interactive=False)
+        with gr.Column():
+            frame = gr.Image(label="Latest frame", height=256, interactive=False)
+            condition = gr.Image(label="Condition (what the model sees)", height=160, interactive=False)
+            result = gr.Video(label="Result (H.264 mp4)", height=256, interactive=False)
+    driving = sorted(str(p) for p in (EXAMPLES / "driving").glob("*.mp4"))
+    if driving and examples_of("body"):
+        gr.Examples([[examples_of("body")[0], driving[0], "body"]], inputs=[reference, video, mode])
+    run.click(animate, [reference, video, mode, seed, crop, models_box], [frame, condition, result], api_name="animate",
+              concurrency_limit=LIVE.concurrency_limit, concurrency_id="live")
+    check.click(encode_reference, [reference, mode, models_box], [seen, checked], api_name="encode_reference")
+
+
+def build_demo(models: dict[str, str] | None = None) -> gr.Blocks:
+    """The page; `models` maps each mode to its weights (default `LIVE.models`)."""
+    models = dict(LIVE.models if models is None else models)
+    with gr.Blocks(title="RAIN Live", delete_cache=(600, 3600)) as demo:
+        gr.Markdown("# RAIN Live\nA character from one image moves with you, live, for as long as you like. "
+                    "Pick a character, start the webcam. Offline: animate a video and download the mp4.")
+        with gr.Tabs():
+            for mode, label in MODE_LABELS.items():
+                with gr.Tab(label):
+                    mode_tab(mode, models[mode])
+            with gr.Tab("Offline video"):
+                offline_tab(models)
+    return demo
+
+
+def condition_mode(weights: str) -> str:
+    """The mode a registry name or model folder was trained for."""
+    try:
+        return resolve_entry(weights, CHECKPOINTS_ROOT)[0].condition_mode
+    except WeightsError as exc:
+        raise SystemExit(str(exc)) from exc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="RAIN Live")
+    parser.add_argument("--host", default=None, help="server address (default: Gradio's, or 0.0.0.0 on Spaces)")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--share", action="store_true")
+    parser.add_argument("--weights", default=None,
+                        help=f"weights for the mode they were trained for: {', '.join(REGISTRY)} or a model folder")
+    args = parser.parse_args()
+    models = dict(LIVE.models)
+    if args.weights:
+        models[condition_mode(args.weights)] = args.weights
+    demo = build_demo(models)
+    demo.queue(default_concurrency_limit=LIVE.concurrency_limit)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=LIVE.max_file_size,
+                allowed_paths=[str(EXAMPLES)])
+
+
+if __name__ == "__main__":
+    main()

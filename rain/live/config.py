@@ -1,0 +1,43 @@
+"""`LiveConfig`: every setting of the live app and its API, each default defined here once.
+
+The app (app.py) builds its sliders, limits and stream wiring from these values; nothing is repeated
+there. Choices and their reasons are in the field comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MODE_LABELS: dict[str, str] = {"body": "Human motion", "face": "Face morphing", "style": "Style transfer"}
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    # the weights serving each mode: a registry name (rain.weights) or a model folder. A mode whose
+    # weights are missing is disabled with a clear message, never served by another mode's model.
+    # `python app.py --weights rain-v0.1` replaces the entry of the mode those weights were trained for
+    models: dict[str, str] = field(default_factory=lambda: {
+        "body": "tiny", "face": "checkpoints/face", "style": "checkpoints/style"})
+    # webcam frames offered to the server per second = 1 / stream_every. 0.1 s (10 fps) keeps a 2-core
+    # CPU busy: a pile call (~250 ms) runs once every 4 frames, detection (~10-30 ms) every frame; a
+    # faster rate would only make Gradio drop more frames while a call runs
+    stream_every: float = 0.1
+    # seconds one live stream may hold a worker; then the webcam stops and one click on record resumes
+    # it with the same session state (pile, reference, sliders). 10 minutes keeps a shared Space fair
+    time_limit: int = 600
+    # live streams generating at the same time, process-wide: one per core. More would time-slice the
+    # CPU and raise every user's latency instead of serving one more user well
+    concurrency_limit: int = 2
+    # output frames waiting to be shown; beyond this the oldest are dropped (latency first: we never
+    # let a growing queue turn into seconds of lag)
+    max_buffer: int = 8
+    seed: int = 0  # noise seed of a new stream
+    output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
+    max_video_frames: int = 1800  # offline/API: longest driving video accepted (72 s at 25 fps)
+    max_video_seconds: float = 300.0  # offline/API: longest driving video duration accepted
+    max_image_side: int = 4096  # uploads larger than this on either side are refused, not resized blindly
+    max_file_size: str = "50mb"  # Gradio upload limit (launch(max_file_size=...))
+    session_ttl: int = 3600  # seconds an idle session's state lives before it is freed
+
+
+LIVE = LiveConfig()

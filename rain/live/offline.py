@@ -1,0 +1,113 @@
+"""Offline animation: a reference image + a driving video -> an H.264 mp4, rendered as a stream of progress.
+
+Used by the app's offline tab and by the `animate` API endpoint. The driving video goes through the same
+live path as the webcam (crop, detection, smoothing, condition drawing) and then the pile; each output
+frame is written to the mp4 as soon as it clears, so a client sees frames while the video renders.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import imageio.v2 as imageio
+import imageio_ffmpeg
+import numpy as np
+
+from rain.conditioning import ConditionConfig, Conditioner
+from rain.live.config import LIVE, LiveConfig
+from rain.pipeline import RainPipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float  # frames per second of the driving video
+    frames: int  # estimated number of frames (duration x fps)
+
+
+@dataclass(frozen=True)
+class Progress:
+    index: int  # frames written so far
+    total: int  # frames expected
+    frame: np.ndarray  # (R, R, 3) uint8: the newest output frame
+    condition: np.ndarray  # (R, R, 3) uint8: the newest condition image
+    video: Path | None  # the finished mp4, set on the last item only
+
+
+def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
+    """Check a driving video before any work: readable, has video frames, within the size limits."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ValueError(f"the driving video {path.name!r} is missing or empty")
+    try:
+        reader = imageio.get_reader(path, format="FFMPEG")
+        meta = reader.get_meta_data()
+        reader.close()
+    except Exception as exc:  # imageio raises OSError, IndexError, RuntimeError for bad files
+        raise ValueError(f"cannot read {path.name!r} as a video ({type(exc).__name__}: {exc})") from exc
+    fps, duration = float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0)
+    if fps <= 0 or not meta.get("size") or min(meta["size"]) <= 0:
+        raise ValueError(f"{path.name!r} has no video stream (audio only or corrupt)")
+    if duration > limits.max_video_seconds:
+        raise ValueError(f"the driving video is {duration:.0f} s long; the limit is {limits.max_video_seconds:.0f} s")
+    frames = max(1, round(duration * fps))
+    if frames > limits.max_video_frames:
+        raise ValueError(f"the driving video has about {frames} frames; the limit is {limits.max_video_frames}")
+    return VideoInfo(fps=fps, frames=frames)
+
+
+def _conditions(path: Path, conditioner: Conditioner, info: VideoInfo, limits: LiveConfig,
+                latest: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Condition images of the driving video's frames; `latest[0]` tracks the newest for previews."""
+    reader = imageio.get_reader(path, format="FFMPEG")
+    count = 0
+    try:
+        for count, frame in enumerate(reader, start=1):
+            if count > limits.max_video_frames:
+                raise ValueError(f"the driving video has more than {limits.max_video_frames} frames")
+            latest[0] = conditioner(np.asarray(frame)[..., :3], t=(count - 1) / info.fps).image
+            yield latest[0]
+    finally:
+        reader.close()
+    if count == 0:
+        raise ValueError(f"{path.name!r} has no decodable video frames")
+
+
+def animate_video(pipeline: RainPipeline, reference: np.ndarray, video: str | Path, condition: ConditionConfig,
+                  out: Path, seed: int = LIVE.seed, limits: LiveConfig = LIVE) -> Iterator[Progress]:
+    """Render `video` driven by `reference` into `out` (mp4), yielding progress after every frame."""
+    # 1. check the inputs before any work
+    info = probe_video(video, limits)
+    conditioner = Conditioner(replace_resolution(condition, pipeline.config.resolution))
+    size = pipeline.config.resolution
+    writer = imageio_ffmpeg.write_frames(str(out), (size, size), fps=info.fps or limits.output_fps,
+                                         codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1)
+    writer.send(None)  # start ffmpeg
+    latest = [np.zeros((size, size, 3), np.uint8)]
+    index = 0
+    try:
+        # 2. the driving video through the live path and the pile; 3. every frame written as it clears
+        for frame in pipeline.render(reference, _conditions(Path(video), conditioner, info, limits, latest), seed):
+            try:
+                writer.send(np.ascontiguousarray(frame))
+            except OSError as exc:  # ffmpeg died: typically a full disk
+                raise OSError(f"writing the mp4 failed after {index} frames (disk full?): {exc}") from exc
+            index += 1
+            yield Progress(index, max(info.frames, index), frame, latest[0], None)
+    finally:
+        writer.close()
+        conditioner.close()
+    # 4. the finished file
+    if index == 0:
+        raise ValueError("the driving video produced no frames")
+    logger.info("wrote %s (%d frames at %.1f fps)", out, index, info.fps)
+    yield Progress(index, index, frame, latest[0], out)
+
+
+def replace_resolution(condition: ConditionConfig, resolution: int) -> ConditionConfig:
+    """The condition config at the model's resolution (the model decides the condition size)."""
+    return replace(condition, resolution=resolution)

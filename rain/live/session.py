@@ -1,0 +1,136 @@
+"""One browser session's live stream: camera frames in, animated frames out, one per tick.
+
+Data flow of one tick (`LiveSession.push`):
+1. the newest camera frame -> condition image (detection, smoothing, retargeting: `Conditioner`);
+2. conditions collect into a group; a full group goes through the pile (one `RainPipeline.step`), and
+   the group that became clean lands in the playback buffer with the camera times of its inputs;
+3. latency first: beyond `max_buffer` the oldest waiting frames are dropped, never queued into lag;
+4. one frame leaves the buffer per tick, so frames that clear together play at the stream's rate.
+
+Everything here belongs to one session; the pipeline it points to is the frozen, shared one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rain.conditioning import ConditionConfig, Conditioner, Landmarks, make_detector
+from rain.conditioning.detect import detect_frame
+from rain.live.config import LIVE
+from rain.pipeline import RainPipeline
+from rain.state import StreamState
+
+logger = logging.getLogger(__name__)
+
+FPS_WINDOW = 2.0  # seconds of shown frames the FPS readout averages over
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    image: np.ndarray | None  # (R, R, 3) uint8 output frame of this tick; None while the pile fills
+    condition: np.ndarray  # (R, R, 3) uint8: what the model sees for the newest camera frame
+    status: str  # the conditioner's status: tracking, holding, fading, neutral or style
+    fps: float  # output frames shown per second over the last FPS_WINDOW seconds
+    latency_ms: float | None  # camera frame in -> this output frame out; None without an output
+
+
+def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks | None:
+    """The reference character's landmarks (body alignment, face calibration), or None if not found."""
+    static = replace(config, static_images=True, mode="face" if config.mode == "face" else "body")
+    detector = make_detector(static)
+    try:
+        return detect_frame(detector, image, static)
+    finally:
+        detector.close()
+
+
+class LiveSession:
+    """Not thread safe: Gradio runs one event of a session at a time per stream."""
+
+    def __init__(self, pipeline: RainPipeline, condition: ConditionConfig, seed: int = LIVE.seed,
+                 max_buffer: int = LIVE.max_buffer) -> None:
+        if condition.resolution != pipeline.config.resolution:
+            raise ValueError(f"condition resolution {condition.resolution} != model resolution "
+                             f"{pipeline.config.resolution}")
+        self.pipeline, self.seed, self.max_buffer = pipeline, int(seed), max_buffer
+        self.conditioner = Conditioner(condition)
+        self.stream: StreamState | None = None  # created by the first reference
+        self.reference_image: np.ndarray | None = None
+        self.reference_marks: Landmarks | None = None
+        self.dropped = 0  # output frames dropped to keep latency bounded
+        self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
+        self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
+        self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
+        self._shown: deque[float] = deque()  # wall times of recently shown frames
+        self._t0: float | None = None
+        self._last_t = -1.0
+
+    @property
+    def ready(self) -> bool:
+        return self.stream is not None
+
+    def set_reference(self, image: np.ndarray) -> None:
+        """Encode a reference; mid-stream the pile keeps running and later frames take the new identity."""
+        reference = self.pipeline.encode_reference(image)
+        self.reference_image = image
+        self.reference_marks = reference_landmarks(image, self.conditioner.config)
+        self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
+        if self.stream is None:
+            self.stream = self.pipeline.new_stream(reference, self.seed)
+        else:
+            self.stream.reference = reference
+
+    def reset(self, seed: int | None = None) -> None:
+        """Empty the pile and the buffers (keeps the reference and the settings)."""
+        self.seed = self.seed if seed is None else int(seed)
+        if self.stream is not None:
+            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed)
+        self._pending.clear(), self._in_pile.clear(), self._buffer.clear()
+
+    def push(self, frame: np.ndarray, now: float | None = None) -> LiveFrame:
+        """One camera frame (any size, RGB) at wall time `now` (seconds) -> what to show this tick."""
+        if self.stream is None:
+            raise ValueError("no reference image yet: choose a character first")
+        wall_clock = now is None
+        now = time.monotonic() if wall_clock else now
+        self._t0 = now if self._t0 is None else self._t0
+        t = max(now - self._t0, self._last_t + 1e-6)  # a resumed stream's clock never runs backwards
+        self._last_t = t
+
+        # 1. the condition image of the newest camera frame
+        result = self.conditioner(frame, t=t)
+
+        # 2. a full group goes through the pile; the clean group joins the buffer with its camera times
+        self._pending.append((result.image, now))
+        if len(self._pending) == self.pipeline.frames_per_group:
+            conditions = np.stack([c for c, _ in self._pending])
+            self._in_pile.extend(t_in for _, t_in in self._pending)
+            self._pending.clear()
+            for out in self.pipeline.step(self.stream, conditions):
+                self._buffer.append((out, self._in_pile.popleft()))
+
+        # 3. latency first: drop the oldest frames beyond max_buffer
+        while len(self._buffer) > self.max_buffer:
+            self._buffer.popleft()
+            self.dropped += 1
+
+        # 4. one frame per tick
+        image, latency = None, None
+        if self._buffer:
+            image, t_in = self._buffer.popleft()
+            t_out = time.monotonic() if wall_clock else now  # after this tick's work
+            latency = (t_out - t_in) * 1000.0
+            self._shown.append(now)
+        while self._shown and now - self._shown[0] > FPS_WINDOW:
+            self._shown.popleft()
+        fps = (len(self._shown) - 1) / (self._shown[-1] - self._shown[0]) if len(self._shown) > 1 else 0.0
+        return LiveFrame(image, result.image, result.status, fps, latency)
+
+    def close(self) -> None:
+        """Free the detector (called when the browser session ends)."""
+        self.conditioner.close()
