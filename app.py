@@ -19,10 +19,11 @@ import numpy as np
 import spaces
 
 from rain.conditioning import RETARGET_PARAMS, ConditionConfig
-from rain.images import check_rgb, square, to_tensor, to_uint8
+from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveSession
+from rain.live.inputs import load_image
 from rain.live.offline import animate_video
-from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, WeightsError, load_weights
+from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, MissingWeightsError, WeightsError, load_weights
 from rain.weights.runtime import resolve_entry
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -38,8 +39,11 @@ def loaded(mode: str, weights: str) -> LoadedWeights:
     """The process-wide, frozen pipeline serving `mode` (loaded on first use, then shared by every session)."""
     try:
         return _load(weights)
+    except MissingWeightsError as exc:
+        raise gr.Error(f"{MODE_LABELS[mode]} is not available in this build: no model is installed for it "
+                       f"({weights}).") from exc
     except (WeightsError, FileNotFoundError) as exc:
-        raise gr.Error(f"{MODE_LABELS[mode]} is not available in this build: {exc}") from exc
+        raise gr.Error(f"{MODE_LABELS[mode]} could not be loaded: {exc}") from exc
 
 
 def condition_config(mode: str, weights: str, crop_ratio: float, smoothing: float = ConditionConfig.smoothing,
@@ -51,16 +55,14 @@ def condition_config(mode: str, weights: str, crop_ratio: float, smoothing: floa
         raise gr.Error(str(exc)) from exc
 
 
-def checked_image(image: np.ndarray | None, what: str) -> np.ndarray:
-    if image is None:
+def checked_image(path: str | None, what: str) -> tuple[np.ndarray, list[str]]:
+    """An uploaded image file -> RGB pixels and the conversions made, or a clear gr.Error."""
+    if not path:
         raise gr.Error(f"Please provide a {what}.")
     try:
-        image = check_rgb(image, what)
+        return load_image(path, what)
     except ValueError as exc:
         raise gr.Error(str(exc)) from exc
-    if max(image.shape[:2]) > LIVE.max_image_side or min(image.shape[:2]) < 16:
-        raise gr.Error(f"The {what} is {image.shape[1]}x{image.shape[0]}; use 16 to {LIVE.max_image_side} pixels a side.")
-    return image
 
 
 def weights_of(models: dict[str, str], mode: str) -> str:
@@ -76,15 +78,16 @@ def close_session(session: LiveSession | None) -> None:
 
 
 @spaces.GPU
-def set_reference(mode: str, weights: str, image: np.ndarray | None, session: LiveSession | None,
+def set_reference(mode: str, weights: str, image: str | None, session: LiveSession | None,
                   crop_ratio: float, seed: float) -> tuple[LiveSession, str]:
-    image = checked_image(image, "reference image")
+    image, notes = checked_image(image, "reference image")
     if session is None:
         session = LiveSession(loaded(mode, weights).pipeline, condition_config(mode, weights, crop_ratio),
                               seed=int(seed))
     session.set_reference(image)
     found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
-    return session, f"**Ready**: character encoded{found}. Start the webcam."
+    converted = "".join(f" Note: {n}." for n in notes)
+    return session, f"**Ready**: character encoded{found}.{converted} Start the webcam."
 
 
 @spaces.GPU
@@ -127,10 +130,10 @@ def propose(session: LiveSession | None) -> list[float]:
 
 
 @spaces.GPU
-def animate(reference: np.ndarray | None, video: str | None, mode: str, seed: float, crop_ratio: float,
+def animate(reference: str | None, video: str | None, mode: str, seed: float, crop_ratio: float,
             models: dict[str, str], progress: gr.Progress = gr.Progress()):
     """Reference image + driving video -> frames as they clear the pile, then the mp4."""
-    reference = checked_image(reference, "reference image")
+    reference, _ = checked_image(reference, "reference image")
     weights = weights_of(models, mode)
     if not video:
         raise gr.Error("Please provide a driving video.")
@@ -146,13 +149,14 @@ def animate(reference: np.ndarray | None, video: str | None, mode: str, seed: fl
 
 
 @spaces.GPU
-def encode_reference(image: np.ndarray | None, mode: str, models: dict[str, str]) -> tuple[np.ndarray, str]:
+def encode_reference(image: str | None, mode: str, models: dict[str, str]) -> tuple[np.ndarray, str]:
     """Check and encode a reference image; returns it as the model sees it (square, model size)."""
-    image = checked_image(image, "reference image")
+    image, notes = checked_image(image, "reference image")
     pipeline = loaded(mode, weights_of(models, mode)).pipeline
     pipeline.encode_reference(image)
     seen = to_uint8(square(to_tensor(image), pipeline.config.resolution)[None])[0]
-    return seen, f"encoded for {MODE_LABELS[mode]} at {pipeline.config.resolution}x{pipeline.config.resolution}"
+    size = pipeline.config.resolution
+    return seen, f"encoded for {MODE_LABELS[mode]} at {size}x{size}" + "".join(f"; {n}" for n in notes)
 
 
 # ---------------------------------------------------------------------------------------------- layout
@@ -179,7 +183,7 @@ def mode_tab(mode: str, weights: str) -> None:
     mode_box, weights_box = gr.State(mode), gr.State(weights)
     with gr.Row():
         with gr.Column(scale=1):
-            reference = gr.Image(label="Character (reference)", type="numpy", image_mode="RGB",
+            reference = gr.Image(label="Character (reference)", type="filepath",
                                  sources=["upload", "clipboard"], height=256)
             if examples_of(mode):
                 gr.Examples(examples_of(mode), inputs=reference, label="Example characters")
@@ -213,7 +217,7 @@ def offline_tab(models: dict[str, str]) -> None:
     models_box = gr.State(models)
     with gr.Row():
         with gr.Column():
-            reference = gr.Image(label="Character (reference)", type="numpy", image_mode="RGB", height=256)
+            reference = gr.Image(label="Character (reference)", type="filepath", height=256)
             video = gr.Video(label="Driving video", sources=["upload"], height=256)
             mode = gr.Radio(list(MODE_LABELS), value="body", label="Mode")
             with gr.Row():
@@ -273,8 +277,9 @@ def main() -> None:
         models[condition_mode(args.weights)] = args.weights
     demo = build_demo(models)
     demo.queue(default_concurrency_limit=LIVE.concurrency_limit)
+    # show_error: upload problems Gradio itself detects (an unreadable image) reach the user with their reason
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=LIVE.max_file_size,
-                allowed_paths=[str(EXAMPLES)])
+                allowed_paths=[str(EXAMPLES)], show_error=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import imageio.v2 as imageio
 from rain.train.config import HELD_OUT_SEED_START
 
 WORLD_WRITERS = {"body": "rain.worlds.io", "face": "rain.worlds.face.world", "style": "rain.worlds.style_world"}
-EXAMPLE_SEEDS = tuple(HELD_OUT_SEED_START + 500 + i for i in range(4))  # four characters per mode
+EXAMPLE_SEEDS = tuple(HELD_OUT_SEED_START + 501 + i for i in range(4))  # four characters per mode (+500 is a close-up)
 DRIVING_FRAMES = 96  # about 4 s of motion at the world's 25 fps
 
 

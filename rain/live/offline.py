@@ -48,7 +48,8 @@ def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
         meta = reader.get_meta_data()
         reader.close()
     except Exception as exc:  # imageio raises OSError, IndexError, RuntimeError for bad files
-        raise ValueError(f"cannot read {path.name!r} as a video ({type(exc).__name__}: {exc})") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"cannot read {path.name!r} as a video ({type(exc).__name__}: {first_line})") from exc
     fps, duration = float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0)
     if fps <= 0 or not meta.get("size") or min(meta["size"]) <= 0:
         raise ValueError(f"{path.name!r} has no video stream (audio only or corrupt)")

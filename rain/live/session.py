@@ -78,7 +78,8 @@ class LiveSession:
         """Encode a reference; mid-stream the pile keeps running and later frames take the new identity."""
         reference = self.pipeline.encode_reference(image)
         self.reference_image = image
-        self.reference_marks = reference_landmarks(image, self.conditioner.config)
+        style = self.conditioner.config.mode == "style"  # the style condition is the frame: no landmarks
+        self.reference_marks = None if style else reference_landmarks(image, self.conditioner.config)
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
         if self.stream is None:
             self.stream = self.pipeline.new_stream(reference, self.seed)
@@ -90,7 +91,8 @@ class LiveSession:
         self.seed = self.seed if seed is None else int(seed)
         if self.stream is not None:
             self.stream = self.pipeline.new_stream(self.stream.reference, self.seed)
-        self._pending.clear(), self._in_pile.clear(), self._buffer.clear()
+        for queue in (self._pending, self._in_pile, self._buffer, self._shown):
+            queue.clear()
 
     def push(self, frame: np.ndarray, now: float | None = None) -> LiveFrame:
         """One camera frame (any size, RGB) at wall time `now` (seconds) -> what to show this tick."""
@@ -125,10 +127,11 @@ class LiveSession:
             image, t_in = self._buffer.popleft()
             t_out = time.monotonic() if wall_clock else now  # after this tick's work
             latency = (t_out - t_in) * 1000.0
-            self._shown.append(now)
-        while self._shown and now - self._shown[0] > FPS_WINDOW:
+            self._shown.append(t)
+        while self._shown and t - self._shown[0] > FPS_WINDOW:
             self._shown.popleft()
-        fps = (len(self._shown) - 1) / (self._shown[-1] - self._shown[0]) if len(self._shown) > 1 else 0.0
+        span = self._shown[-1] - self._shown[0] if self._shown else 0.0
+        fps = (len(self._shown) - 1) / span if span > 0 else 0.0
         return LiveFrame(image, result.image, result.status, fps, latency)
 
     def close(self) -> None:

@@ -1,0 +1,241 @@
+"""The live path in a real browser: Debian chromium through playwright, a fake webcam playing a real
+driving video, the real app server in this process.
+
+Human motion: pick an example character, start the webcam, and the page must show a stream of generated
+frames, a drawn skeleton in the condition image and an FPS/latency readout; stopping the webcam must
+stop the frames, and the server must still answer the API. Face morphing (no face model shipped):
+choosing a character shows a clear error toast and the page keeps working.
+
+Chromium and playwright are required (CI installs them, see .ci/run): when missing the tests fail.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network from Gradio
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVING = ROOT / "examples" / "driving" / "body.mp4"
+CHROMIUM = os.environ.get("RAIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# the flags of ../shared/notes/ecosystem.md ("Browser tests"), plus the fake camera
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
+                  "--use-fake-ui-for-media-stream"]
+READOUT = re.compile(r"(\d+(?:\.\d+)?) FPS · latency (\d+) ms · (\w+)")  # fps, latency, conditioner status
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def fake_camera(tmp_path_factory) -> Path:
+    """The driving video as a y4m file chromium plays as its camera (256x256, 10 fps, looped)."""
+    import imageio_ffmpeg
+
+    out = tmp_path_factory.mktemp("camera") / "camera.y4m"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(DRIVING),
+                    "-vf", "fps=10,scale=256:256", "-t", "4", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(out)],
+                   check=True, timeout=60)
+    assert out.read_bytes()[:9] == b"YUV4MPEG2" and out.stat().st_size > 20 * 256 * 256
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real app, launched as `python app.py` does, in this process; yields its URL."""
+    temp = str(tmp_path_factory.mktemp("gradio"))
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = temp  # every streamed frame is a file: keep them out of /tmp/gradio
+    import app
+    from rain.live import LIVE
+
+    demo = app.build_demo()
+    demo.queue(default_concurrency_limit=LIVE.concurrency_limit)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, quiet=True, server_port=port, max_file_size=LIVE.max_file_size,
+                allowed_paths=[str(app.EXAMPLES)], show_error=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser(fake_camera):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"playwright is not installed ({exc}): pip install -r requirements-test.txt")
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install chromium (or set RAIN_CHROMIUM)")
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={fake_camera}"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page on the app with camera permission; fails the test on any uncaught page error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["camera"], origin=server)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "/", wait_until="load")  # "networkidle" never fires on a Gradio page
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def open_tab(page, label: str):
+    """Select a tab by its name; returns the (only rendered) tab panel."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    panel = page.get_by_role("tabpanel")
+    panel.get_by_test_id("block-label").filter(has_text="Camera").wait_for()
+    return panel
+
+
+def component(panel, page, label: str):
+    """The component block whose label reads `label`."""
+    return panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+
+
+def pick_example(panel, page, filename: str) -> None:
+    """Click the example character whose thumbnail is `filename` in the Examples table."""
+    panel.get_by_role("button").filter(has=page.locator(f"img[src$='/{filename}']")).click()
+
+
+def image_src(block) -> str | None:
+    srcs = block.locator("img").evaluate_all("els => els.map(e => e.getAttribute('src')).filter(s => s)")
+    return srcs[0] if srcs else None
+
+
+def fetch_image(page, src: str) -> np.ndarray:
+    response = page.request.get(src)
+    assert response.ok, f"{src}: HTTP {response.status}"
+    return np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
+
+
+def skeleton_pixels(condition: np.ndarray) -> tuple[int, float]:
+    """(saturated coloured pixels, fraction of near-black pixels) of a condition image."""
+    c = condition.astype(np.int16)
+    coloured = int(((c.max(-1) > 80) & (c.max(-1) - c.min(-1) > 60)).sum())
+    black = float((c.max(-1) < 30).mean())
+    return coloured, black
+
+
+# ---------------------------------------------------------------------------------------------- tests
+@pytest.mark.timeout(150)
+def test_human_motion_live_stream_with_a_fake_webcam(page, server):
+    panel = open_tab(page, "Human motion")
+    output_block = component(panel, page, "Animated character")
+    condition_block = component(panel, page, "What the model sees")
+    camera_block = component(panel, page, "Camera")
+    assert image_src(output_block) is None and image_src(condition_block) is None
+
+    pick_example(panel, page, "1000501.png")
+    panel.get_by_text("Ready").wait_for(timeout=60_000)  # the character is encoded
+
+    camera_block.get_by_title("grant webcam access").click()
+    record = camera_block.get_by_role("button").filter(has_text=re.compile(r"^\s*Record\s*$"))
+    record.click()
+    camera_block.get_by_role("button").filter(has_text=re.compile(r"^\s*Stop\s*$")).wait_for()
+    readout = panel.get_by_text(READOUT)
+
+    outputs: list[str] = []  # distinct output srcs, in arrival order
+    conditions: dict[str, tuple[int, float]] = {}
+    readings: list[tuple[float, int, str]] = []
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        src = image_src(output_block)
+        if src and (not outputs or outputs[-1] != src):
+            outputs.append(src)
+        src = image_src(condition_block)
+        if src and src not in conditions and len(conditions) < 12:
+            conditions[src] = skeleton_pixels(fetch_image(page, src))
+        match = READOUT.search(readout.first.inner_text()) if readout.count() else None
+        if match:
+            readings.append((float(match[1]), int(match[2]), match[3]))
+        if len(set(outputs)) >= 8 and len(conditions) >= 8 and any(r[0] > 0 for r in readings):
+            break
+        time.sleep(0.1)
+
+    # Gradio names a served file by its content's hash: distinct srcs are distinct images
+    assert len(set(outputs)) >= 8, f"only {len(set(outputs))} distinct output frames in 45 s"
+    first, last = fetch_image(page, outputs[0]), fetch_image(page, outputs[-1])
+    assert first.shape == last.shape == (256, 256, 3)
+    assert first.std() > 2 and last.std() > 2, "the output frames are flat"
+    assert np.abs(first.astype(float) - last.astype(float)).mean() > 0.5, "the output frames do not change"
+
+    # the condition image is a skeleton drawn on black (many coloured pixels, mostly black) that moves
+    # with the person in the camera: detected ("tracking"), not the neutral pose drawn when nobody is seen
+    assert len(conditions) >= 8, f"only {len(conditions)} distinct condition images: the skeleton does not move"
+    with_skeleton = [src for src, (coloured, black) in conditions.items() if coloured >= 150 and black > 0.6]
+    assert len(with_skeleton) >= len(conditions) // 2, f"skeletons in too few condition images: {conditions}"
+
+    assert readings, "no FPS/latency readout"
+    fps, latency, _ = readings[-1]
+    assert fps > 0 and 0 < latency < 30_000, readings[-1]
+    tracked = sum(r[2] == "tracking" for r in readings)
+    assert tracked >= len(readings) / 2, f"the person in the camera is not detected: {readings}"
+
+    # stop the webcam: the frames stop, the server keeps serving
+    camera_block.get_by_role("button").filter(has_text=re.compile(r"^\s*Stop\s*$")).click()
+    record.wait_for()
+    time.sleep(1.5)  # let any in-flight tick land
+    stopped = image_src(output_block)
+    time.sleep(1.5)
+    assert image_src(output_block) == stopped, "output frames still arrive after the webcam stopped"
+
+    from gradio_client import Client, handle_file
+
+    client = Client(server + "/", verbose=False)
+    seen, check = client.predict(handle_file(str(ROOT / "examples" / "body" / "1000502.png")), "body",
+                                 api_name="/encode_reference")
+    assert check == "encoded for Human motion at 256x256"
+    assert np.asarray(Image.open(seen)).shape[:2] == (256, 256)
+
+
+@pytest.mark.timeout(90)
+def test_face_morphing_without_a_model_shows_an_error_and_the_page_keeps_working(page):
+    panel = open_tab(page, "Face morphing")
+    pick_example(panel, page, "1000501.png")
+    toast = page.get_by_test_id("toast-body").filter(has_text="Face morphing is not available in this build")
+    toast.wait_for(timeout=30_000)
+    assert toast.get_by_text("Error", exact=True).is_visible()  # an error, not an info toast
+    assert panel.get_by_text("Choose a character to start.").is_visible()  # no half-made session
+
+    # the page still works: the Human motion tab encodes a character
+    panel = open_tab(page, "Human motion")
+    pick_example(panel, page, "1000502.png")
+    panel.get_by_text("Ready").wait_for(timeout=60_000)

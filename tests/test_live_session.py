@@ -1,0 +1,110 @@
+"""LiveSession: the per-browser-session stream behind the live tabs (tiny random model, style mode so
+no detector is involved; the detection path is covered by the conditioning and browser tests)."""
+
+import numpy as np
+import pytest
+
+from rain.conditioning import ConditionConfig
+from rain.config import tiny
+from rain.live import LiveSession
+from rain.pipeline import RainPipeline
+
+TICK = 0.1  # seconds between camera frames in these tests
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> RainPipeline:
+    return RainPipeline.from_config(tiny(), seed=0, precision="fp32")
+
+
+def camera(i: int, size: tuple[int, int] = (48, 64)) -> np.ndarray:
+    rng = np.random.default_rng(i)
+    return rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+
+
+def character(seed: int) -> np.ndarray:
+    return np.random.default_rng(1000 + seed).integers(0, 255, (80, 80, 3), dtype=np.uint8)
+
+
+def session_for(pipeline: RainPipeline, **kwargs) -> LiveSession:
+    condition = ConditionConfig(mode="style", resolution=pipeline.config.resolution)
+    return LiveSession(pipeline, condition, **kwargs)
+
+
+def run(session: LiveSession, ticks: int, start: int = 0) -> list:
+    return [session.push(camera(i), now=i * TICK) for i in range(start, start + ticks)]
+
+
+def test_push_needs_a_reference(pipeline):
+    with pytest.raises(ValueError, match="no reference"):
+        session_for(pipeline).push(camera(0), now=0.0)
+
+
+def test_resolution_mismatch_is_refused(pipeline):
+    with pytest.raises(ValueError, match="resolution"):
+        LiveSession(pipeline, ConditionConfig(mode="style", resolution=pipeline.config.resolution * 2))
+
+
+def test_fills_then_shows_one_frame_per_tick_with_its_latency(pipeline):
+    session = session_for(pipeline)
+    session.set_reference(character(0))
+    frames = run(session, 40)
+    per_group, groups = pipeline.config.pile.frames_per_group, pipeline.config.pile.num_groups
+    first = next(i for i, f in enumerate(frames) if f.image is not None)
+    # the first group clears after it was stepped through every level: groups * frames_per_group ticks
+    assert first == per_group * groups - 1
+    assert all(f.image is not None for f in frames[first:])  # steady state: one frame every tick
+    assert all(f.image.shape == (pipeline.config.resolution,) * 2 + (3,) for f in frames[first:])
+    # the frame shown at tick i was taken at tick i - (pile depth - 1) or later: latency is the pile's depth
+    latencies = [round(f.latency_ms) for f in frames[first:]]
+    assert latencies[0] == round((per_group * groups - 1) * TICK * 1000)
+    assert max(latencies) <= per_group * groups * TICK * 1000
+    assert frames[-1].fps == pytest.approx(1 / TICK, rel=0.05)
+    assert session.dropped == 0
+
+
+def test_buffer_drops_oldest_to_bound_latency(pipeline):
+    session = session_for(pipeline, max_buffer=1)
+    session.set_reference(character(0))
+    frames = run(session, 32)
+    per_group = pipeline.config.pile.frames_per_group
+    # every clean group of 4 arrives at once; one is shown, one may wait, the rest are dropped
+    assert session.dropped >= (per_group - 2) * 3
+    shown = [f for f in frames if f.image is not None]
+    assert max(f.latency_ms for f in shown) < per_group * pipeline.config.pile.num_groups * TICK * 1000
+
+
+def test_reference_swap_mid_stream_changes_later_frames_only(pipeline):
+    a, b = session_for(pipeline), session_for(pipeline)
+    a.set_reference(character(0))
+    b.set_reference(character(0))
+    before_a, before_b = run(a, 20), run(b, 20)
+    b.set_reference(character(1))  # swap without stopping: the pile keeps running
+    after_a, after_b = run(a, 8, start=20), run(b, 8, start=20)
+    for x, y in zip(before_a, before_b):
+        if x.image is not None:
+            np.testing.assert_array_equal(x.image, y.image)
+    assert any(not np.array_equal(x.image, y.image) for x, y in zip(after_a, after_b))
+    assert all(f.image is not None for f in after_b)  # no restart, no gap
+
+
+def test_camera_size_may_change_mid_stream(pipeline):
+    session = session_for(pipeline)
+    session.set_reference(character(0))
+    for i in range(8):
+        size = (48, 64) if i % 2 else (120, 90)
+        out = session.push(camera(i, size), now=i * TICK)
+        assert out.condition.shape == (pipeline.config.resolution,) * 2 + (3,)
+
+
+def test_reset_restarts_the_pile_with_the_new_seed(pipeline):
+    session = session_for(pipeline, seed=3)
+    session.set_reference(character(0))
+    first = [f.image for f in run(session, 20) if f.image is not None]
+    session.reset(seed=3)
+    again = [f.image for f in run(session, 20) if f.image is not None]
+    assert session.seed == 3 and len(first) == len(again)
+    np.testing.assert_array_equal(first[0], again[0])  # same seed, same inputs: same frames
+    session.reset(seed=4)
+    other = [f.image for f in run(session, 20) if f.image is not None]
+    assert not np.array_equal(first[0], other[0])
