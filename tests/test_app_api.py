@@ -99,3 +99,15 @@ def test_unknown_or_unshipped_modes_are_refused_clearly(client):
 def test_server_survives_and_still_answers(client):
     image, _ = client.predict(handle_file(str(EXAMPLE)), "body", api_name="/encode_reference")
     assert np.asarray(imageio.imread(image["path"])).std() > 0
+
+
+def test_spaces_gpu_is_a_no_op_off_spaces():
+    import inspect
+
+    import spaces
+
+    def gen():
+        yield 1
+
+    assert spaces.GPU(gen) is gen  # off Spaces the decorator returns the function itself
+    assert inspect.isgeneratorfunction(app.animate)  # so the animate endpoint still streams
