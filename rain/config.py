@@ -129,6 +129,10 @@ class PileConfig:
 
     frames_per_group: int = 4  # frames that enter (and leave) the pile per UNet call
     num_groups: int = 4  # groups in a full pile = noise levels = LCM steps
+    # beyond the paper: at zero terminal SNR the newest group's x_t is pure noise and tells the UNet
+    # nothing, so the UNet sees the reference latent in its place (the LCM step still uses x_t). A tiny
+    # UNet fed noise there cannot tell where a token is, and never learned to use the reference at level 0
+    reference_input: bool = False
 
     @property
     def num_frames(self) -> int:
@@ -176,6 +180,8 @@ class ModelConfig:
         if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type == "epsilon":
             raise ValueError("zero terminal SNR needs v- or x_0-prediction: epsilon is undefined at the last timestep")
         self.pile.validate(self.unet.motion_max_seq_length)
+        if self.pile.reference_input and not self.scheduler.rescale_betas_zero_snr:
+            raise ValueError("pile.reference_input needs zero terminal SNR (the noisiest level must hold no signal)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -245,6 +251,7 @@ def cpu() -> ModelConfig:
         # x_0-prediction: a 64-wide UNet cannot carry 768 channels of per-pixel noise through to predict v or
         # epsilon; predicting the clean patch needs no such identity path
         scheduler=SchedulerConfig(prediction_type="sample"),
+        pile=PileConfig(reference_input=True),
     )
 
 

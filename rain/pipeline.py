@@ -20,7 +20,7 @@ from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
 from rain.models.vae import decode, encode
 from rain.precision import Precision, autocast, resolve
-from rain.scheduler import PileSchedule, guidance_embedding
+from rain.scheduler import PileSchedule, guidance_embedding, reference_input
 from rain.state import ReferenceState, StreamState
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,10 @@ class RainPipeline:
             latents, pose = pile.stack(stream.groups)  # (1, c, F, h, w), (1, c0, F, h, w)
             levels = pile.frame_levels(stream.groups)  # (F,)
             ref = stream.reference
-            output = self.models.unet(latents, self.schedule.timesteps[levels][None], ref.image_embeds, pose,
+            unet_in = latents
+            if cfg.pile.reference_input:  # pure-noise frames show the reference latent instead
+                unet_in = reference_input(latents, self.schedule.pure_noise(levels)[None], ref.latents)
+            output = self.models.unet(unet_in, self.schedule.timesteps[levels][None], ref.image_embeds, pose,
                                       self.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 

@@ -95,6 +95,12 @@ def lcm_step(
     return torch.where(append_dims(clean, d), denoised, prev), denoised
 
 
+def reference_input(x_t: torch.Tensor, pure_noise: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """The UNet's input: x_t (b, c, f, h, w), except frames marked `pure_noise` (b, f), whose x_t carries no
+    signal, show the reference latent (b, c, h, w) instead (`PileConfig.reference_input`)."""
+    return torch.where(pure_noise[:, None, :, None, None], reference[:, :, None].to(x_t.dtype), x_t)
+
+
 @dataclass(frozen=True)
 class PileSchedule:
     """Level i of the pile: frames at `timesteps[i]` step to `next_timesteps[i]` (level 0 is pure noise)."""
@@ -115,6 +121,10 @@ class PileSchedule:
         return dataclasses.replace(self, timesteps=self.timesteps.to(device),
                                    next_timesteps=self.next_timesteps.to(device),
                                    alphas_cumprod=self.alphas_cumprod.to(device))
+
+    def pure_noise(self, levels: torch.Tensor) -> torch.Tensor:
+        """Which frames at `levels` hold no signal at all (alphas_cumprod == 0: zero terminal SNR)."""
+        return self.alphas_cumprod[self.timesteps[levels]] == 0
 
     def step(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor,
              generator: torch.Generator | None = None) -> torch.Tensor:

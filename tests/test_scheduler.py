@@ -73,3 +73,30 @@ def test_zero_terminal_snr_schedule():
     alphas = PileSchedule.create(SchedulerConfig(), 4).alphas_cumprod
     assert alphas[-1] == 0 and alphas[0] > 0.99
     assert torch.equal(alphas, LCMScheduler(rescale_betas_zero_snr=True).alphas_cumprod)
+
+
+def test_reference_input_replaces_only_pure_noise_frames():
+    from rain.config import tiny
+    from rain.scheduler import PileSchedule, reference_input
+
+    schedule = PileSchedule.create(tiny().scheduler, 4)  # zero terminal SNR: level 0 holds no signal
+    levels = torch.tensor([3, 3, 2, 2, 1, 1, 0, 0])
+    pure = schedule.pure_noise(levels)
+    assert pure.tolist() == [False] * 6 + [True] * 2
+    x_t, reference = torch.randn(2, 4, 8, 5, 5), torch.randn(2, 4, 5, 5)
+    out = reference_input(x_t, pure.expand(2, -1), reference)
+    torch.testing.assert_close(out[:, :, :6], x_t[:, :, :6])
+    torch.testing.assert_close(out[:, :, 6:], reference[:, :, None].expand(-1, -1, 2, -1, -1))
+
+
+def test_reference_input_needs_zero_terminal_snr():
+    import dataclasses
+
+    from rain.config import PileConfig, tiny
+
+    config = tiny()
+    config = dataclasses.replace(config, pile=PileConfig(reference_input=True),
+                                 scheduler=dataclasses.replace(config.scheduler, rescale_betas_zero_snr=False,
+                                                               prediction_type="v_prediction"))
+    with pytest.raises(ValueError, match="zero terminal SNR"):
+        config.validate()

@@ -15,7 +15,7 @@ from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.attention import ReferenceRead
 from rain.models.vae import encode
-from rain.scheduler import PileSchedule, append_dims, guidance_embedding
+from rain.scheduler import PileSchedule, append_dims, guidance_embedding, reference_input
 
 
 def pile_levels(num_levels: int, frames_per_group: int, groups: int) -> torch.Tensor:
@@ -65,8 +65,11 @@ class RainObjective(torch.nn.Module):
         embeds = self.image_encoder(reference)  # (b, 1, d)
         tokens = self.reference_net.capture(ref_latents, embeds)
 
-        # 4. pose features, then one UNet call over all frames at their own timesteps
+        # 4. pose features, then one UNet call over all frames at their own timesteps (pure-noise frames
+        # show the reference latent instead when the config says so, exactly as in the pipeline)
         pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
+        if self.config.pile.reference_input:
+            x_t = reference_input(x_t, self.alphas[self.timesteps[levels]] == 0, ref_latents)
         pred = self.unet(x_t, self.timesteps[levels], embeds, pose, self.guidance.expand(b, -1),
                          ReferenceRead(tokens, f))
         return F.mse_loss(pred.float(), target)
