@@ -114,16 +114,36 @@ def apply_settings(mode: str, weights: str, session: LiveSession | None, crop_ra
         session.reset(int(seed))
 
 
-def set_retarget(session: LiveSession | None, *values: float) -> None:
-    if session is not None:
-        session.conditioner.retarget = dict(zip((p.name for p in RETARGET_PARAMS), values))
+def slider_values(values: tuple[float, ...]) -> dict[str, float]:
+    return dict(zip((p.name for p in RETARGET_PARAMS), values))
+
+
+def set_retarget(session: LiveSession | None, *values: float) -> np.ndarray | None:
+    """Apply the sliders to the live stream; returns the snapshot drawn through them (live preview)."""
+    if session is None:
+        return None
+    try:
+        session.conditioner.retarget = slider_values(values)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    return session.snapshot_preview(session.conditioner.retarget)
+
+
+def take_snapshot(session: LiveSession | None, *values: float) -> np.ndarray | None:
+    if session is None:
+        raise gr.Error("Choose a character and start the webcam first.")
+    try:
+        session.take_snapshot()
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    return session.snapshot_preview(slider_values(values))
 
 
 def propose(session: LiveSession | None) -> list[float]:
-    if session is None or session.reference_marks is None or not session.reference_marks.has_face(0.3):
-        raise gr.Error("Proposing values needs a character whose face was found and a face in the camera.")
+    if session is None:
+        raise gr.Error("Choose a character and start the webcam first.")
     try:
-        params = session.conditioner.calibrate(session.reference_marks.face)
+        params = session.propose()
     except ValueError as exc:
         raise gr.Error(str(exc)) from exc
     return [params[p.name] for p in RETARGET_PARAMS]
@@ -170,9 +190,12 @@ def face_controls(session: gr.State) -> None:
         sliders = [gr.Slider(p.minimum, p.maximum, value=p.default, step=p.step, label=p.label)
                    for p in RETARGET_PARAMS]
         with gr.Row():
-            propose_btn = gr.Button("Propose values from my face")
+            snapshot_btn = gr.Button("Snapshot my neutral face")
+            propose_btn = gr.Button("Propose values")
             reset_btn = gr.Button("Published defaults")
-    gr.on([s.change for s in sliders], set_retarget, [session, *sliders], None, api_visibility="private")
+        preview = gr.Image(label="Snapshot through the sliders", height=160, interactive=False)
+    gr.on([s.change for s in sliders], set_retarget, [session, *sliders], preview, api_visibility="private")
+    snapshot_btn.click(take_snapshot, [session, *sliders], preview, api_visibility="private")
     propose_btn.click(propose, session, sliders, api_visibility="private")
     reset_btn.click(lambda: [p.default for p in RETARGET_PARAMS], None, sliders, api_visibility="private")
 

@@ -108,3 +108,30 @@ def test_reset_restarts_the_pile_with_the_new_seed(pipeline):
     session.reset(seed=4)
     other = [f.image for f in run(session, 20) if f.image is not None]
     assert not np.array_equal(first[0], other[0])
+
+
+def test_face_calibration_on_a_real_photo(pipeline):
+    """Real MediaPipe on scikit-image's astronaut: detect -> snapshot -> proposed sliders -> preview -> frames."""
+    from skimage import data
+
+    from rain.conditioning import RETARGET_PARAMS
+
+    photo = data.astronaut()  # (512, 512, 3): a real face
+    session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution,
+                                                    crop_ratio=0.6))
+    session.set_reference(photo)
+    assert session.reference_marks is not None and session.reference_marks.has_face()
+    with pytest.raises(ValueError, match="no face in the camera"):
+        session.take_snapshot()  # nothing seen yet
+    frames = [session.push(photo, now=i * TICK) for i in range(16)]
+    assert frames[-1].status == "tracking" and frames[-1].image is not None
+    session.take_snapshot()
+    params = session.propose()
+    assert set(params) == {p.name for p in RETARGET_PARAMS}
+    # the same face as user and character: the proposal is close to leaving the face unchanged
+    assert params["face_length"] == pytest.approx(1.0, abs=0.1) and params["jaw_width"] == pytest.approx(1.0, abs=0.1)
+    neutral = session.snapshot_preview({p.name: p.neutral for p in RETARGET_PARAMS})
+    wide = session.snapshot_preview({**{p.name: p.neutral for p in RETARGET_PARAMS}, "eye_width": 3.0})
+    assert neutral.shape == (pipeline.config.resolution,) * 2 + (3,) and neutral.max() > 0
+    assert not np.array_equal(neutral, wide)  # the preview follows the sliders
+    session.close()

@@ -16,10 +16,11 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import Mapping
 
 import numpy as np
 
-from rain.conditioning import ConditionConfig, Conditioner, Landmarks, make_detector
+from rain.conditioning import ConditionConfig, Conditioner, Landmarks, make_detector, propose_params, render_condition
 from rain.conditioning.detect import detect_frame
 from rain.live.config import LIVE
 from rain.pipeline import RainPipeline
@@ -28,6 +29,11 @@ from rain.state import StreamState
 logger = logging.getLogger(__name__)
 
 FPS_WINDOW = 2.0  # seconds of shown frames the FPS readout averages over
+
+
+class StreamStopped(ValueError):
+    """This session's stream ended because the model failed on it; a new reference restarts it. A ValueError,
+    so every caller that reports bad input to the user (the app's handlers) reports this too."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class LiveSession:
         self.stream: StreamState | None = None  # created by the first reference
         self.reference_image: np.ndarray | None = None
         self.reference_marks: Landmarks | None = None
+        self.failure: str | None = None  # set when the model failed on this stream: the stream has ended
+        self.snapshot: Landmarks | None = None  # the user's neutral face for calibration (face tab)
         self.dropped = 0  # output frames dropped to keep latency bounded
         self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
@@ -81,8 +89,10 @@ class LiveSession:
         style = self.conditioner.config.mode == "style"  # the style condition is the frame: no landmarks
         self.reference_marks = None if style else reference_landmarks(image, self.conditioner.config)
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
-        if self.stream is None:
+        if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
+            self.failure = None
             self.stream = self.pipeline.new_stream(reference, self.seed)
+            self._clear()
         else:
             self.stream.reference = reference
 
@@ -91,6 +101,10 @@ class LiveSession:
         self.seed = self.seed if seed is None else int(seed)
         if self.stream is not None:
             self.stream = self.pipeline.new_stream(self.stream.reference, self.seed)
+            self.failure = None
+        self._clear()
+
+    def _clear(self) -> None:
         for queue in (self._pending, self._in_pile, self._buffer, self._shown):
             queue.clear()
 
@@ -98,6 +112,8 @@ class LiveSession:
         """One camera frame (any size, RGB) at wall time `now` (seconds) -> what to show this tick."""
         if self.stream is None:
             raise ValueError("no reference image yet: choose a character first")
+        if self.failure is not None:
+            raise StreamStopped(self.failure)
         wall_clock = now is None
         now = time.monotonic() if wall_clock else now
         self._t0 = now if self._t0 is None else self._t0
@@ -113,7 +129,15 @@ class LiveSession:
             conditions = np.stack([c for c, _ in self._pending])
             self._in_pile.extend(t_in for _, t_in in self._pending)
             self._pending.clear()
-            for out in self.pipeline.step(self.stream, conditions):
+            try:
+                cleared = self.pipeline.step(self.stream, conditions)
+            except Exception as exc:  # noqa: BLE001 - any model failure ends this stream only, never the server
+                logger.exception("the model failed on a live stream; that stream is stopped")
+                self.failure = (f"the stream stopped: the model failed ({type(exc).__name__}: {exc}). "
+                                "Choose the character again to restart.")
+                self._clear()
+                raise StreamStopped(self.failure) from exc
+            for out in cleared:
                 self._buffer.append((out, self._in_pile.popleft()))
 
         # 3. latency first: drop the oldest frames beyond max_buffer
@@ -133,6 +157,28 @@ class LiveSession:
         span = self._shown[-1] - self._shown[0] if self._shown else 0.0
         fps = (len(self._shown) - 1) / span if span > 0 else 0.0
         return LiveFrame(image, result.image, result.status, fps, latency)
+
+    # ---------------------------------------------------------------------------------- face calibration
+    def take_snapshot(self) -> None:
+        """Keep the user's latest detected face (neutral expression) for calibration and its preview."""
+        cfg, marks = self.conditioner.config, self.conditioner.last_detection
+        if marks is None or not marks.has_face(cfg.min_confidence):
+            raise ValueError("no face in the camera yet: look at the camera with a neutral face and retry")
+        self.snapshot = marks
+
+    def snapshot_preview(self, retarget: Mapping[str, float]) -> np.ndarray | None:
+        """The snapshot drawn through the given sliders (what the model would see), or None without one."""
+        if self.snapshot is None:
+            return None
+        return render_condition(self.conditioner.config, self.snapshot, retarget=retarget)
+
+    def propose(self) -> dict[str, float]:
+        """Slider values that give the snapshot face the reference character's proportions."""
+        if self.snapshot is None:
+            raise ValueError("take a snapshot of your face first")
+        if self.reference_marks is None or not self.reference_marks.has_face(self.conditioner.config.min_confidence):
+            raise ValueError("no face was found in the character image, so there is nothing to match")
+        return propose_params(self.snapshot.face, self.reference_marks.face)
 
     def close(self) -> None:
         """Free the detector (called when the browser session ends)."""
