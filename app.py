@@ -109,6 +109,7 @@ def apply_settings(mode: str, weights: str, session: LiveSession | None, crop_ra
                    align: bool, seed: float) -> None:
     if session is None:
         return
+    seed = int(seed)  # before anything is applied: a bad seed must not leave half the settings changed
     session.conditioner.reconfigure(condition_config(mode, weights, crop_ratio, smoothing, align))
     if int(seed) != session.seed:
         session.reset(int(seed))
@@ -206,7 +207,7 @@ def mode_tab(mode: str, weights: str) -> None:
     mode_box, weights_box = gr.State(mode), gr.State(weights)
     with gr.Row():
         with gr.Column(scale=1):
-            reference = gr.Image(label="Character (reference)", type="filepath",
+            reference = gr.Image(label="Character (reference)", type="filepath", image_mode=None,
                                  sources=["upload", "clipboard"], height=256)
             if examples_of(mode):
                 gr.Examples(examples_of(mode), inputs=reference, label="Example characters")
@@ -219,7 +220,7 @@ def mode_tab(mode: str, weights: str) -> None:
             condition = gr.Image(label="What the model sees", height=160, interactive=False)
     with gr.Accordion("Settings", open=False):
         crop = gr.Slider(0.3, 1.0, value=ConditionConfig.crop_ratio, step=0.05, label="Crop ratio")
-        seed = gr.Number(value=LIVE.seed, precision=0, label="Seed")
+        seed = gr.Number(value=LIVE.seed, precision=0, minimum=0, maximum=2**32 - 1, label="Seed")
         smoothing = gr.Slider(0.0, 1.0, value=ConditionConfig.smoothing, step=0.05, label="Smoothing",
                               visible=mode != "style")
         align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
@@ -240,11 +241,11 @@ def offline_tab(models: dict[str, str]) -> None:
     models_box = gr.State(models)
     with gr.Row():
         with gr.Column():
-            reference = gr.Image(label="Character (reference)", type="filepath", height=256)
+            reference = gr.Image(label="Character (reference)", type="filepath", image_mode=None, height=256)
             video = gr.Video(label="Driving video", sources=["upload"], height=256)
             mode = gr.Radio(list(MODE_LABELS), value="body", label="Mode")
             with gr.Row():
-                seed = gr.Number(value=LIVE.seed, precision=0, label="Seed")
+                seed = gr.Number(value=LIVE.seed, precision=0, minimum=0, maximum=2**32 - 1, label="Seed")
                 crop = gr.Slider(0.3, 1.0, value=ConditionConfig.crop_ratio, step=0.05, label="Crop ratio")
             with gr.Row():
                 check = gr.Button("Check character")

@@ -8,6 +8,9 @@ frame is written to the mp4 as soon as it clears, so a client sees frames while 
 from __future__ import annotations
 
 import logging
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -38,6 +41,18 @@ class Progress:
     video: Path | None  # the finished mp4, set on the last item only
 
 
+def _stream_kinds(path: Path) -> set[str] | None:
+    """The kinds of streams ffmpeg finds in a file ({"Video", "Audio", ...}), or None if it cannot open it."""
+    try:
+        listing = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                                 capture_output=True, text=True, errors="replace", timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if "Input #0" not in listing:
+        return None
+    return set(re.findall(r"Stream #\S+: (\w+):", listing))
+
+
 def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
     """Check a driving video before any work: readable, has video frames, within the size limits."""
     path = Path(path)
@@ -48,13 +63,17 @@ def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
         meta = reader.get_meta_data()
         reader.close()
     except Exception as exc:  # imageio raises OSError, IndexError, RuntimeError for bad files
+        kinds = _stream_kinds(path)  # say why, when ffmpeg can tell: audio only, no streams at all
+        if kinds is not None and "Video" not in kinds:
+            what = "only audio" if "Audio" in kinds else "no streams at all (no frames)"
+            raise ValueError(f"{path.name!r} has no video stream: it holds {what}") from exc
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ValueError(f"cannot read {path.name!r} as a video ({type(exc).__name__}: {first_line})") from exc
     fps, duration = float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0)
     if fps <= 0 or not meta.get("size") or min(meta["size"]) <= 0:
         raise ValueError(f"{path.name!r} has no video stream (audio only or corrupt)")
     if duration > limits.max_video_seconds:
-        raise ValueError(f"the driving video is {duration:.0f} s long; the limit is {limits.max_video_seconds:.0f} s")
+        raise ValueError(f"the driving video is {duration:.1f} s long; the limit is {limits.max_video_seconds:g} s")
     frames = max(1, round(duration * fps))
     if frames > limits.max_video_frames:
         raise ValueError(f"the driving video has about {frames} frames; the limit is {limits.max_video_frames}")
@@ -96,17 +115,50 @@ def animate_video(pipeline: RainPipeline, reference: np.ndarray, video: str | Pa
             try:
                 writer.send(np.ascontiguousarray(frame))
             except OSError as exc:  # ffmpeg died: typically a full disk
-                raise OSError(f"writing the mp4 failed after {index} frames (disk full?): {exc}") from exc
+                _discard(out)
+                raise OSError(f"writing the mp4 failed after {index} frames{_disk_note(out)}: "
+                              f"{str(exc).splitlines()[0]}") from exc
             index += 1
             yield Progress(index, max(info.frames, index), frame, latest[0], None)
     finally:
-        writer.close()
+        writer.close()  # waits for ffmpeg, but never reports its failure: checked below
         conditioner.close()
-    # 4. the finished file
+    # 4. the finished file, checked: ffmpeg may fail only when it writes the index at the end (disk full)
     if index == 0:
         raise ValueError("the driving video produced no frames")
+    written = _count_frames(out)
+    if written != index:
+        _discard(out)  # a broken mp4 is worse than none
+        found = "is unreadable" if written is None else f"holds {written} of {index} frames"
+        raise OSError(f"writing the mp4 failed: the file {found}{_disk_note(out)}")
     logger.info("wrote %s (%d frames at %.1f fps)", out, index, info.fps)
     yield Progress(index, index, frame, latest[0], out)
+
+
+def _count_frames(path: Path) -> int | None:
+    """Frames in a written video (read from its index, no decoding), None if it is not a readable video."""
+    try:
+        reader = imageio.get_reader(path, format="FFMPEG")
+        try:
+            return reader.count_frames()
+        finally:
+            reader.close()
+    except Exception:  # missing file, no moov atom (an interrupted write), ffmpeg errors
+        return None
+
+
+def _discard(out: Path) -> None:
+    """Remove a half-written mp4 (a regular file only: never a device such as /dev/full)."""
+    if out.is_file() and not out.is_symlink():
+        out.unlink(missing_ok=True)
+
+
+def _disk_note(out: Path) -> str:
+    try:
+        free = shutil.disk_usage(out.parent).free
+    except OSError:
+        return ""
+    return f" (disk full? {free / 1e6:.1f} MB free where it is written)"
 
 
 def replace_resolution(condition: ConditionConfig, resolution: int) -> ConditionConfig:
