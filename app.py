@@ -212,6 +212,7 @@ def mode_tab(mode: str, weights: str) -> None:
             if examples_of(mode):
                 gr.Examples(examples_of(mode), inputs=reference, label="Example characters")
             status = gr.Markdown("Choose a character to start.")
+            gr.Markdown(f"Model: `{weights}`")
         with gr.Column(scale=1):
             camera = gr.Image(label="Camera", sources=["webcam"], streaming=True, type="numpy", height=256)
             readout = gr.Markdown("")

@@ -33,6 +33,7 @@ CHROMIUM = os.environ.get("RAIN_CHROMIUM") or shutil.which("chromium") or "/usr/
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
                   "--use-fake-ui-for-media-stream"]
+SCREENSHOT_DIR = Path(os.environ.get("TMPDIR", "/tmp"))  # default home of the page screenshot
 READOUT = re.compile(r"(\d+(?:\.\d+)?) FPS · latency (\d+) ms · (\w+)")  # fps, latency, conditioner status
 
 
@@ -189,6 +190,9 @@ def test_human_motion_live_stream_with_a_fake_webcam(page, server):
         if len(set(outputs)) >= 8 and len(conditions) >= 8 and any(r[0] > 0 for r in readings):
             break
         time.sleep(0.1)
+
+    # the README's screenshot comes from here: RAIN_SCREENSHOT=docs/screenshot.png python -m pytest ...
+    page.screenshot(path=os.environ.get("RAIN_SCREENSHOT", str(SCREENSHOT_DIR / "live.png")), full_page=True)
 
     # Gradio names a served file by its content's hash: distinct srcs are distinct images
     assert len(set(outputs)) >= 8, f"only {len(set(outputs))} distinct output frames in 45 s"
