@@ -4,13 +4,16 @@ driving video, the real app server in this process.
 Human motion: pick an example character, start the webcam, and the page must show a stream of generated
 frames, a drawn skeleton in the condition image and an FPS/latency readout; stopping the webcam must
 stop the frames, and the server must still answer the API. Face morphing (no face model shipped):
-choosing a character shows a clear error toast and the page keeps working.
+choosing a character shows a clear error toast and the page keeps working. Two sessions at once (two
+chromium processes, one camera each: the driving video and its mirror image): each page gets only the
+frames of its own camera.
 
 Chromium and playwright are required (CI installs them, see .ci/run): when missing the tests fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -38,17 +41,29 @@ READOUT = re.compile(r"(\d+(?:\.\d+)?) FPS · latency (\d+) ms · (\w+)")  # fps
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def fake_camera(tmp_path_factory) -> Path:
-    """The driving video as a y4m file chromium plays as its camera (256x256, 10 fps, looped)."""
+def make_camera(out: Path, mirrored: bool = False) -> Path:
+    """The driving video (mirrored left-right if asked) as a y4m file chromium plays as its camera
+    (256x256, 10 fps, looped)."""
     import imageio_ffmpeg
 
-    out = tmp_path_factory.mktemp("camera") / "camera.y4m"
+    filters = ("hflip," if mirrored else "") + "fps=10,scale=256:256"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(DRIVING),
-                    "-vf", "fps=10,scale=256:256", "-t", "4", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(out)],
+                    "-vf", filters, "-t", "4", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(out)],
                    check=True, timeout=60)
     assert out.read_bytes()[:9] == b"YUV4MPEG2" and out.stat().st_size > 20 * 256 * 256
     return out
+
+
+@pytest.fixture(scope="module")
+def fake_camera(tmp_path_factory) -> Path:
+    """The driving video as chromium's camera."""
+    return make_camera(tmp_path_factory.mktemp("camera") / "camera.y4m")
+
+
+@pytest.fixture(scope="module")
+def mirrored_camera(tmp_path_factory) -> Path:
+    """The driving video mirrored: the person stands on the other side of the picture."""
+    return make_camera(tmp_path_factory.mktemp("camera") / "mirrored.y4m", mirrored=True)
 
 
 def free_port() -> int:
@@ -102,18 +117,44 @@ def browser(fake_camera):
 
 
 @pytest.fixture
-def page(browser, server):
-    """A fresh page on the app with camera permission; fails the test on any uncaught page error."""
+def mirrored_browser(browser, mirrored_camera):
+    """A second chromium process (one fake camera per process) whose camera plays the mirrored video."""
+    camera = f"--use-file-for-fake-video-capture={mirrored_camera}"
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_FLAGS, camera])
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@contextlib.contextmanager
+def app_page(browser, server):
+    """A fresh page on the app with camera permission; fails on any uncaught page error."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.grant_permissions(["camera"], origin=server)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "/", wait_until="load")  # "networkidle" never fires on a Gradio page
-    yield page
-    context.close()
+    try:
+        context.grant_permissions(["camera"], origin=server)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server + "/", wait_until="load")  # "networkidle" never fires on a Gradio page
+        yield page
+    finally:
+        context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with app_page(browser, server) as page:
+        yield page
+
+
+@pytest.fixture
+def mirrored_page(mirrored_browser, server):
+    """A page in the second browser, whose camera plays the mirrored driving video."""
+    with app_page(mirrored_browser, server) as page:
+        yield page
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -153,6 +194,13 @@ def skeleton_pixels(condition: np.ndarray) -> tuple[int, float]:
     coloured = int(((c.max(-1) > 80) & (c.max(-1) - c.min(-1) > 60)).sum())
     black = float((c.max(-1) < 30).mean())
     return coloured, black
+
+
+def skeleton_centre_x(condition: np.ndarray) -> float | None:
+    """Horizontal centre of the skeleton's coloured pixels (0 = left edge, 1 = right edge), None if none."""
+    c = condition.astype(np.int16)
+    xs = np.nonzero((c.max(-1) > 80) & (c.max(-1) - c.min(-1) > 60))[1]
+    return float(xs.mean() / (condition.shape[1] - 1)) if xs.size else None
 
 
 # ---------------------------------------------------------------------------------------------- tests
@@ -243,3 +291,67 @@ def test_face_morphing_without_a_model_shows_an_error_and_the_page_keeps_working
     panel = open_tab(page, "Human motion")
     pick_example(panel, page, "1000502.png")
     panel.get_by_text("Ready").wait_for(timeout=60_000)
+
+
+@pytest.mark.timeout(180)
+def test_two_browser_sessions_at_once_receive_only_their_own_frames(page, mirrored_page, server):
+    """Two chromium processes, two cameras: the driving video and its mirror image. The person stands right
+    of centre in one (the skeleton's horizontal centre is ~0.63) and left of centre in the other (~0.37), so
+    every condition image tells which camera it came from. Both pages stream at the same time."""
+    # Gradio mirrors a webcam by default (WebcamOptions.mirror): the server then sees each camera flipped
+    config = page.request.get(server + "/config").json()
+    mirror = {c["props"]["webcam_options"]["mirror"] for c in config["components"]
+              if c["props"].get("label") == "Camera"}
+    assert len(mirror) == 1, f"the cameras do not agree on mirroring: {mirror}"
+    person_on_right = {"camera": not mirror.pop()}  # in what the server sees
+    person_on_right["mirrored"] = not person_on_right["camera"]
+
+    pages = {"camera": page, "mirrored": mirrored_page}
+    panels = {name: open_tab(p, "Human motion") for name, p in pages.items()}
+    for name, p in pages.items():
+        pick_example(panels[name], p, "1000501.png")
+    for panel in panels.values():
+        panel.get_by_text("Ready").wait_for(timeout=45_000)
+    for name, p in pages.items():  # start both webcams
+        camera_block = component(panels[name], p, "Camera")
+        camera_block.get_by_title("grant webcam access").click()
+        camera_block.get_by_role("button").filter(has_text=re.compile(r"^\s*Record\s*$")).click()
+    for name, p in pages.items():
+        component(panels[name], p, "Camera").get_by_role("button").filter(
+            has_text=re.compile(r"^\s*Stop\s*$")).wait_for()
+
+    outputs: dict[str, list[str]] = {name: [] for name in pages}  # distinct output srcs of each page
+    centres: dict[str, dict[str, float | None]] = {name: {} for name in pages}  # condition src -> centre x
+    blocks = {name: (component(panels[name], p, "Animated character"),
+                     component(panels[name], p, "What the model sees")) for name, p in pages.items()}
+    deadline = time.monotonic() + 90  # ends early once both pages have enough frames (a loaded CPU needs the margin)
+    while time.monotonic() < deadline:
+        for name, p in pages.items():
+            output_block, condition_block = blocks[name]
+            src = image_src(output_block)
+            if src and src not in outputs[name]:
+                outputs[name].append(src)
+            src = image_src(condition_block)
+            if src and src not in centres[name] and len(centres[name]) < 10:
+                centres[name][src] = skeleton_centre_x(fetch_image(p, src))
+        if all(len(outputs[n]) >= 6 and len(centres[n]) >= 6 for n in pages):
+            break
+        time.sleep(0.1)
+    for name, p in pages.items():  # stop both streams before the browsers go away
+        component(panels[name], p, "Camera").get_by_role("button").filter(
+            has_text=re.compile(r"^\s*Stop\s*$")).click()
+
+    found = {name: [None if c is None else round(c, 3) for c in centres[name].values()] for name in pages}
+    for name in pages:
+        assert len(outputs[name]) >= 4, f"{name}: only {len(outputs[name])} distinct output frames in 90 s"
+        assert len(centres[name]) >= 4, f"{name}: only {len(centres[name])} distinct condition images in 90 s"
+        # every condition image shows the person of the page's own camera, never the other camera's
+        own_side = (lambda c: c > 0.56) if person_on_right[name] else (lambda c: c < 0.44)
+        assert all(c is not None and own_side(c) for c in centres[name].values()), (
+            f"{name}: a condition image that is not of its own camera (person on the "
+            f"{'right' if person_on_right[name] else 'left'} expected): {found}")
+    mean = {name: float(np.mean(list(centres[name].values()))) for name in pages}
+    assert abs(mean["camera"] + mean["mirrored"] - 1) < 0.05, f"the skeletons are not mirror images: {found}"
+    # Gradio names a served file by its content's hash: no image reached both pages
+    assert not set(outputs["camera"]) & set(outputs["mirrored"]), "the same output frame reached both pages"
+    assert not set(centres["camera"]) & set(centres["mirrored"]), "the same condition image reached both pages"

@@ -23,10 +23,86 @@ def test_metrics_on_known_images():
     assert flicker(still, truth) == pytest.approx(np.abs(np.diff(truth.astype(np.float32), axis=0)).mean())
 
 
-def test_bench_and_eval_commands_write_json(tmp_path):
-    assert rain_main(["bench", "--preset", "tiny", "--calls", "12", "--window", "4", "--json", str(tmp_path / "b.json")]) == 0
-    bench = json.loads((tmp_path / "b.json").read_text())["pile"]
-    assert bench["calls"] == 12 and set(bench["ms_per_call_by_stage"]) == {"pose", "unet", "step", "decode"}
+TINY_BENCH = ["--preset", "tiny", "--precision", "fp32", "--threads", "1", "--frames", "40", "--short-frames", "24",
+              "--compare-frames", "24", "--chunk-window", "8", "--chunk-overlap", "2", "--flop-reps", "2",
+              "--matmul-size", "128", "--gradio-calls", "2", "--calls", "12", "--window", "4"]
+STREAM_FIELDS = {"frames", "shown", "dropped", "pile_calls", "fps", "fps_capacity", "first_output_ms", "latency_ms",
+                 "push_ms", "window_frames", "ms_per_frame_first_window", "ms_per_frame_last_window",
+                 "last_over_first", "rss_start_mib", "rss_end_mib", "rss_growth_mib", "ms_per_frame_by_stage"}
+STAGES = {"detection", "conditioning_other", "pipeline_pose", "pipeline_unet", "pipeline_step", "pipeline_decode",
+          "session_other", "total"}
+METHODS = ("pile", "chunked_window", "per_frame_no_temporal", "pile_no_temporal")
+
+
+def check_stream(stream: dict, frames: int, detection: bool) -> None:
+    assert STREAM_FIELDS <= set(stream) and stream["frames"] == frames
+    # the first frame shows after the pile filled: every push after that shows one frame
+    assert stream["shown"] == frames - (16 - 1) and stream["dropped"] == 0 and stream["pile_calls"] == frames // 4
+    lat = stream["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["max"] and lat["count"] == stream["shown"]
+    assert stream["fps"] > 0 and stream["ms_per_frame_first_window"] > 0 and stream["last_over_first"] > 0
+    assert stream["rss_start_mib"] > 10 and stream["rss_end_mib"] > 10
+    stages = stream["ms_per_frame_by_stage"]
+    assert set(stages) == STAGES and stages["pipeline_unet"] > 0 and stages["total"] > 0
+    assert (stages["detection"] > 0) == detection
+
+
+def test_bench_writes_every_measurement(tmp_path):
+    out = tmp_path / "b.json"
+    assert rain_main(["bench", *TINY_BENCH, "--modes", "body", "style", "face", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())  # strict JSON: allow_nan=False on write
+    machine = result["machine"]
+    assert machine["cores"] >= 1 and machine["torch_threads"] == 1 and machine["precision"] == "fp32" and machine["cpu"]
+    body, style = result["modes"]["body"], result["modes"]["style"]
+    check_stream(body["with_detection"], 40, detection=True)  # real MediaPipe on the driving frames
+    check_stream(body["without_detection"], 24, detection=False)
+    check_stream(style["with_detection"], 24, detection=False)  # the style condition needs no detector
+    assert "body model" in style["note"]
+    assert set(result["modes"]["face"]) >= {"with_detection", "without_detection"}  # a preset serves every mode
+    assert result["where_time_goes"] == body["with_detection"]["ms_per_frame_by_stage"]
+    compare = result["compare"]
+    assert compare["frames"] == 24 and compare["window"] == 8 and compare["overlap"] == 2
+    for name, per_call in zip(METHODS, (4, 6, 1, 4)):
+        row = compare[name]
+        assert row["frames_per_call"] == per_call and row["frames_scored"] == 24
+        assert row["ms_per_frame"] > 0 and row["first_frame_latency_ms"] > 0 and row["flicker"] >= 0
+        assert row["steady_latency_ms"]["p50"] > 0
+    flops = result["flops"]
+    assert flops["unet"]["flops_per_call"] > 0 and flops["unet"]["frames_per_call"] == 16
+    assert flops["matmul_fp32"]["flops_per_s"] > 0 and flops["unet_over_matmul_fp32"] > 0
+    assert "matmul_bf16" not in flops  # the pipeline runs in fp32 here
+    assert result["gradio_transport"]["round_trip_ms"]["count"] == 2
+    pile = result["pile"]
+    assert pile["calls"] == 12 and set(pile["ms_per_call_by_stage"]) == {"pose", "unet", "step", "decode"}
+
+
+def test_bench_skips_a_mode_without_a_model(tmp_path):
+    pipeline = RainPipeline.from_config(tiny())
+    save_models(pipeline.models, pipeline.config, tmp_path / "model")
+    args = ["bench", *TINY_BENCH[2:], "--model", str(tmp_path / "model"), "--face-model", str(tmp_path / "none"),
+            "--modes", "face", "--gradio-calls", "0", "--calls", "0", "--json", str(tmp_path / "b.json")]
+    assert rain_main(args) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["modes"]["face"]["skipped"].startswith("skipped: no face model")
+    assert result["where_time_goes"] is None and "gradio_transport" not in result and "pile" not in result
+    assert result["compare"]["pile"]["frames_scored"] == 24  # the given model is still compared
+
+
+def test_chunked_sampler_slides_with_overlap(tiny_pipeline):
+    from rain.bench.samplers import ChunkedSampler
+
+    rng = np.random.default_rng(0)
+    reference = tiny_pipeline.encode_reference(rng.integers(0, 256, (64, 64, 3), np.uint8))
+    sampler = ChunkedSampler(tiny_pipeline, reference, window=8, overlap=2)
+    assert sampler.needed == 8
+    first = sampler.run(rng.integers(0, 256, (8, 64, 64, 3), np.uint8))
+    assert first.shape == (8, 64, 64, 3) and first.dtype == np.uint8 and sampler.needed == 6
+    assert sampler.run(rng.integers(0, 256, (6, 64, 64, 3), np.uint8)).shape == (6, 64, 64, 3)
+    with pytest.raises(ValueError, match="overlap"):
+        ChunkedSampler(tiny_pipeline, reference, window=4, overlap=4)
+
+
+def test_eval_command_writes_json(tmp_path):
     pipeline = RainPipeline.from_config(tiny())
     save_models(pipeline.models, pipeline.config, tmp_path / "model")
     args = ["eval", "--mode", "motion", "--model", str(tmp_path / "model"), "--json", str(tmp_path / "e.json"),
