@@ -2,7 +2,7 @@
 
 Module map: cli (options, the run, the JSON), e2e (LiveSession end to end, long-stream flatness and
 memory), compare + samplers (pile vs chunked sliding window vs per-frame), flops (UNet FLOP/s vs matmul),
-transport (Gradio round trip), pile (the model alone), machine, worlds, stats, report (tables).
+pile (the model alone), machine, worlds, stats, report (tables).
 Timings live here, never in test assertions.
 """
 

@@ -20,8 +20,7 @@ from rain.bench.machine import machine_info
 from rain.bench.pile import pile_flatness
 from rain.bench.report import render
 from rain.bench.stats import finite
-from rain.bench.transport import gradio_round_trip
-from rain.bench.worlds import BENCH_SEED, make_world
+from rain.bench.worlds import BENCH_SEED
 from rain.checkpoint import load_models
 from rain.config import PRESETS
 from rain.pipeline import RainPipeline
@@ -54,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-overlap", type=int, default=4)
     p.add_argument("--flop-reps", type=int, default=10)
     p.add_argument("--matmul-size", type=int, default=2048)
-    p.add_argument("--gradio-calls", type=int, default=30, help="0 skips the Gradio round trip")
     p.add_argument("--calls", type=int, default=200, help="model-only pile calls (the 'pile' section; 0 skips)")
     p.add_argument("--window", type=int, default=50, help="calls per window of the 'pile' section")
     return p
@@ -107,9 +105,6 @@ def run(args: argparse.Namespace) -> dict:
     result["where_time_goes"] = detected["ms_per_frame_by_stage"] if detected else None
     result["compare"] = compare(pipeline, args.compare_frames, args.chunk_window, args.chunk_overlap)
     result["flops"] = flops_report(pipeline, args.flop_reps, args.matmul_size)
-    if args.gradio_calls:
-        frame = make_world("body", 1, pipeline.config.resolution).reference
-        result["gradio_transport"] = gradio_round_trip(frame, args.gradio_calls)
     if args.calls:
         result["pile"] = pile_flatness(pipeline, args.calls, args.window)
     return result

@@ -1,5 +1,8 @@
 """Gradio transport: the round trip of one small image through a real local Gradio server.
 
+`python bench_transport.py --json OUT.json`: adds `gradio_transport` to a JSON written by
+`python -m rain bench` (it lives beside app.py because rain/ never imports gradio).
+
 An echo `gr.Blocks` (image in, the same image out, no work) is launched inside the benchmark on
 127.0.0.1 and called with `gradio_client`: upload, queue, event, download. This is the transport cost a
 frame pays on top of the model; the app's webcam stream uses the same server and queue.
@@ -17,6 +20,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 from rain.bench.stats import percentiles_ms
+from rain.bench.worlds import make_world
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +63,23 @@ def path_size(image: np.ndarray) -> int:
     buffer = io.BytesIO()
     imageio.imwrite(buffer, image, format="png")
     return buffer.tell()
+
+
+def main() -> None:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", type=Path, required=True, help="a `python -m rain bench` JSON to extend")
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--size", type=int, default=256, help="side of the test image")
+    args = parser.parse_args()
+    result = json.loads(args.json.read_text())
+    result["gradio_transport"] = gradio_round_trip(make_world("body", 1, args.size).reference, args.calls)
+    args.json.write_text(json.dumps(result, indent=2))
+    logger.info("gradio round trip p50 %.1f ms", result["gradio_transport"]["round_trip_ms"]["p50"])
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
