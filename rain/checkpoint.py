@@ -11,34 +11,35 @@ from safetensors.torch import load_file, save_file
 from rain.config import ModelConfig
 from rain.convert import RECOMPUTED_BUFFER
 from rain.models import RainModels, build_models
+from rain.quantize import decode_state, encode_state
 
 logger = logging.getLogger(__name__)
 
 
 def save_models(models: RainModels, config: ModelConfig, directory: str | Path, parts: tuple[str, ...] | None = None,
-                dtype: torch.dtype = torch.float32) -> None:
-    """Write `config.json` and `<part>.safetensors` (default: every part) in `dtype` (fp16 halves the size)."""
+                storage: str = "float32") -> None:
+    """Write `config.json` and `<part>.safetensors` (default: every part) in `storage`, one of
+    `rain.quantize.STORAGE` (float16 halves the size, int8 quarters it: see rain/quantize.py)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config.save(directory / "config.json")
     for name, module in models.named_parts().items():
         if parts is not None and name not in parts:
             continue
-        tensors = {k: v.detach().to(dtype).contiguous().clone() for k, v in module.state_dict().items()
-                   if not RECOMPUTED_BUFFER.search(k)}
-        save_file(tensors, str(directory / f"{name}.safetensors"))
+        state = {k: v for k, v in module.state_dict().items() if not RECOMPUTED_BUFFER.search(k)}
+        save_file(encode_state(state, storage), str(directory / f"{name}.safetensors"))
 
 
 def load_part(module: torch.nn.Module, path: Path) -> None:
     """Load one part strictly: a missing or unexpected tensor is an error naming it."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing")
-    state = load_file(str(path))
+    state = decode_state(load_file(str(path)))
     expected = {k for k in module.state_dict() if not RECOMPUTED_BUFFER.search(k)}
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
         raise ValueError(f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    module.load_state_dict(state, strict=False)
 
 
 def read_config(directory: str | Path) -> ModelConfig:

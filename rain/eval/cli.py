@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 from pathlib import Path
@@ -16,17 +17,20 @@ from rain.eval.media import contact_sheet, write_mp4
 from rain.pipeline import RainPipeline
 
 
-def world_factory(mode: str, size: int):
-    if mode != "motion":
-        raise SystemExit(f"--mode {mode}: only 'motion' has a world so far")
-    from rain.worlds.body import BodyWorld
+WORLDS = {"motion": ("rain.worlds.body", "BodyWorld"), "face": ("rain.worlds.face.world", "FaceWorld"),
+          "style": ("rain.worlds.style_world", "StyleWorld")}  # eval mode -> held-out world class
 
-    return lambda seed, frames: BodyWorld.from_seed(seed, num_frames=frames, size=size)
+
+def world_factory(mode: str, size: int):
+    """seed, frames -> a held-out world of `mode` (every world exposes reference and frames())."""
+    module, name = WORLDS[mode]
+    world_class = getattr(importlib.import_module(module), name)
+    return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rain eval", description=__doc__)
-    p.add_argument("--mode", choices=["motion", "face", "style"], default="motion")
+    p.add_argument("--mode", choices=sorted(WORLDS), default="motion")
     p.add_argument("--model", type=Path, required=True, help="model folder (config.json + safetensors)")
     p.add_argument("--json", type=Path, required=True, help="where to write the metrics")
     p.add_argument("--sequences", type=int, default=4, help="held-out sequences to average over")

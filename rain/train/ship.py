@@ -1,4 +1,4 @@
-"""`python -m rain ship`: copy a trained model into checkpoints/ (fp16 safetensors, config, model card)."""
+"""`python -m rain ship`: copy a trained model into checkpoints/ (int8 or fp16 safetensors, config, model card)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import torch
-
 from rain.checkpoint import load_models, save_models
+from rain.quantize import STORAGE
+
+WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}  # eval mode -> procedural world
+STORAGE_TEXT = {"float32": "fp32", "float16": "fp16",
+                "int8": "int8 with one fp16 scale per output channel (biases and norms fp16)"}
 
 CARD = """# RAIN Live `{name}` ({mode} mode, CPU tier)
 
 A small RAIN model (reference net, temporal denoising UNet, pose guider, image encoder, autoencoder)
-trained from scratch on CPU on the project's procedural `{world}` world. Weights stored in fp16
-(loaded as fp32; inference runs in bf16 autocast on CPUs with native bf16).
+{origin} on CPU on the project's procedural `{world}` world. Weights stored as {storage}
+(see rain/quantize.py; loaded as fp32, inference runs in bf16 autocast on CPUs with native bf16).
 
 - Architecture: `config.json` ({params:.1f} M parameters in all; {resolution}x{resolution} frames,
   pile of {groups} groups x {per} frames, {groups} LCM steps).
@@ -52,16 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--command", required=True, help="the command that reproduces the training")
     p.add_argument("--train-time", required=True)
     p.add_argument("--limits", default="See the closing notes of the tiny-tier issue.")
+    p.add_argument("--storage", choices=STORAGE, default="int8", help="weight storage (int8: a quarter of fp32)")
+    p.add_argument("--origin", default="trained from scratch", help="e.g. 'fine-tuned from checkpoints/body'")
     args = p.parse_args(argv)
     models, config = load_models(args.model)
-    save_models(models, config, args.out, dtype=torch.float16)
+    save_models(models, config, args.out, storage=args.storage)
     result = json.loads(args.eval.read_text())
     (args.out / "eval.json").write_text(json.dumps(result, indent=2))
     params = sum(p.numel() for m in models.named_parts().values() for p in m.parameters()) / 1e6
     from rain.train.config import HELD_OUT_SEED_START
 
     (args.out / "MODEL_CARD.md").write_text(CARD.format(
-        name=args.out.name, mode=result["mode"], world="body", params=params, resolution=config.resolution,
+        name=args.out.name, mode=result["mode"], world=WORLD_OF_MODE[result["mode"]], origin=args.origin,
+        storage=STORAGE_TEXT[args.storage], params=params, resolution=config.resolution,
         groups=config.pile.num_groups, per=config.pile.frames_per_group, held_out=HELD_OUT_SEED_START,
         command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits))
     print(f"shipped {args.out}")
