@@ -185,20 +185,30 @@ def examples_of(mode: str) -> list[str]:
     return sorted(str(p) for p in (EXAMPLES / mode).glob("*.png"))
 
 
-def face_controls(session: gr.State) -> None:
+def retarget_defaults(weights: str) -> dict[str, float]:
+    """The face sliders' starting values: those the model was trained around (published ones if unknown)."""
+    try:
+        return resolve_entry(weights, CHECKPOINTS_ROOT)[0].retarget_defaults()
+    except WeightsError:  # not installed: the tab says so when a character is chosen
+        return {p.name: p.default for p in RETARGET_PARAMS}
+
+
+def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:
     """The retarget sliders, built from their definitions, with one binding for all of them."""
+    defaults = retarget_defaults(weights)
     with gr.Accordion("Face retargeting", open=True):
-        sliders = [gr.Slider(p.minimum, p.maximum, value=p.default, step=p.step, label=p.label)
+        sliders = [gr.Slider(p.minimum, p.maximum, value=defaults[p.name], step=p.step, label=p.label)
                    for p in RETARGET_PARAMS]
         with gr.Row():
             snapshot_btn = gr.Button("Snapshot my neutral face")
             propose_btn = gr.Button("Propose values")
-            reset_btn = gr.Button("Published defaults")
+            reset_btn = gr.Button("Model defaults")
         preview = gr.Image(label="Snapshot through the sliders", height=160, interactive=False)
     gr.on([s.change for s in sliders], set_retarget, [session, *sliders], preview, api_visibility="private")
     snapshot_btn.click(take_snapshot, [session, *sliders], preview, api_visibility="private")
     propose_btn.click(propose, session, sliders, api_visibility="private")
-    reset_btn.click(lambda: [p.default for p in RETARGET_PARAMS], None, sliders, api_visibility="private")
+    reset_btn.click(lambda: [defaults[p.name] for p in RETARGET_PARAMS], None, sliders, api_visibility="private")
+    return sliders, preview
 
 
 def mode_tab(mode: str, weights: str) -> None:
@@ -226,10 +236,12 @@ def mode_tab(mode: str, weights: str) -> None:
                               visible=mode != "style")
         align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
                             visible=mode == "body")
+    chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed],
+                              [session, status], api_visibility="private")
     if mode == "face":
-        face_controls(session)
-    reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed], [session, status],
-                     api_visibility="private")
+        sliders, preview = face_controls(session, weights)
+        # a new session starts from the sliders as shown (the model's defaults or the user's values)
+        chosen.then(set_retarget, [session, *sliders], preview, api_visibility="private")
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
           api_visibility="private")

@@ -101,15 +101,17 @@ def test_chunked_sampler_slides_with_overlap(tiny_pipeline):
         ChunkedSampler(tiny_pipeline, reference, window=4, overlap=4)
 
 
-def test_eval_command_writes_json(tmp_path):
+@pytest.mark.parametrize("mode", ["motion", "face", "style"])
+def test_eval_command_writes_json(tmp_path, mode):
     pipeline = RainPipeline.from_config(tiny())
     save_models(pipeline.models, pipeline.config, tmp_path / "model")
-    args = ["eval", "--mode", "motion", "--model", str(tmp_path / "model"), "--json", str(tmp_path / "e.json"),
+    args = ["eval", "--mode", mode, "--model", str(tmp_path / "model"), "--json", str(tmp_path / "e.json"),
             "--sequences", "1", "--frames", "9", "--drift-frames", "24", "--drift-window", "8"]
     assert rain_main(args) == 0
     result = json.loads((tmp_path / "e.json").read_text())
     assert {"pile", "no_temporal", "flicker_ratio", "drift"} <= set(result)
-    assert (tmp_path / "eval_motion.mp4").stat().st_size > 0 and (tmp_path / "eval_motion.png").exists()
+    assert result["mode"] == mode and 0 < result["pile"]["psnr"] < 60
+    assert (tmp_path / f"eval_{mode}.mp4").stat().st_size > 0 and (tmp_path / f"eval_{mode}.png").exists()
     assert rain_main(["nonsense"]) == 2
 
 

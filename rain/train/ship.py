@@ -9,8 +9,10 @@ from typing import Sequence
 
 from rain.checkpoint import load_models, save_models
 from rain.quantize import STORAGE
+from rain.weights.runtime import write_conditioning
 
-WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}  # eval mode -> procedural world
+# eval mode -> procedural world, which is also the rain.conditioning mode the model is driven by
+WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}
 STORAGE_TEXT = {"float32": "fp32", "float16": "fp16",
                 "int8": "int8 with one fp16 scale per output channel (biases and norms fp16)"}
 
@@ -32,6 +34,16 @@ A small RAIN model (reference net, temporal denoising UNet, pose guider, image e
 ## Limits
 {limits}
 """
+
+
+def trained_retarget(mode: str) -> dict[str, float] | None:
+    """Face: the slider values the face world is centred on (the live sliders start there)."""
+    if mode != "face":
+        return None
+    from rain.worlds.config import FaceWorldConfig
+    from rain.worlds.face.geometry import world_sliders
+
+    return world_sliders(FaceWorldConfig())
 
 
 def metrics_table(result: dict) -> str:
@@ -58,9 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--storage", choices=STORAGE, default="int8", help="weight storage (int8: a quarter of fp32)")
     p.add_argument("--origin", default="trained from scratch", help="e.g. 'fine-tuned from checkpoints/body'")
     args = p.parse_args(argv)
+    result = json.loads(args.eval.read_text())
     models, config = load_models(args.model)
     save_models(models, config, args.out, storage=args.storage)
-    result = json.loads(args.eval.read_text())
+    write_conditioning(args.out, WORLD_OF_MODE[result["mode"]], trained_retarget(result["mode"]))
     (args.out / "eval.json").write_text(json.dumps(result, indent=2))
     params = sum(p.numel() for m in models.named_parts().values() for p in m.parameters()) / 1e6
     from rain.train.config import HELD_OUT_SEED_START

@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rain.conditioning.retarget import default_params
 from rain.config import ModelConfig, sd15
+
+CONDITIONING_FILE = "conditioning.json"  # in a model folder: {"mode": ..., "retarget": {...}} it was trained with
 
 CHECKPOINTS_ROOT = Path("checkpoints")  # every registry folder lives under this root (relative: the working dir)
 DEFAULT_WEIGHTS = "tiny"  # what the app and the CLI run when no weights are named
@@ -58,6 +61,11 @@ class WeightsEntry:
     condition_mode: str = "body"  # the condition the model was trained on (rain.conditioning MODES)
     dwpose_folder: str | None = None  # sub-folder with the DWPose ONNX pair, if the entry brings one
     license: str = ""  # of the weights, shown in the docs
+    retarget: tuple[tuple[str, float], ...] = ()  # face: slider values it was trained around (others: published)
+
+    def retarget_defaults(self) -> dict[str, float]:
+        """The face sliders' starting values for this model: the published ones with its own overrides."""
+        return {**default_params(), **dict(self.retarget)}
 
     @property
     def published(self) -> bool:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rain.conditioning.config import ConditionConfig
+from rain.conditioning.config import MODES, ConditionConfig
+from rain.conditioning.retarget import resolve_params
 from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.pipeline import RainPipeline
 from rain.precision import Precision
 from rain.state import ReferenceState, StreamState
-from rain.weights.errors import MissingWeightsError
+from rain.weights.errors import CorruptWeightsError, MissingWeightsError
 from rain.weights.load import load_folder, load_published_entry
-from rain.weights.registry import CHECKPOINTS_ROOT, DEFAULT_WEIGHTS, REGISTRY, WeightsEntry
+from rain.weights.registry import CHECKPOINTS_ROOT, CONDITIONING_FILE, DEFAULT_WEIGHTS, REGISTRY, WeightsEntry
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +115,29 @@ def resolve_entry(weights: str | Path | WeightsEntry, root: Path) -> tuple[Weigh
     if not folder.is_dir():
         raise MissingWeightsError(f"{weights!r} is neither a registry name ({', '.join(sorted(REGISTRY))}) "
                                   "nor a model folder")
-    return WeightsEntry(name=folder.name, description=f"model folder {folder}", folder=str(folder.resolve())), folder
+    return folder_entry(folder), folder
+
+
+def folder_entry(folder: Path) -> WeightsEntry:
+    """A model folder in our format as an entry; its conditioning.json (if any) says how it was trained."""
+    conditioning = {}
+    if (folder / CONDITIONING_FILE).is_file():
+        try:
+            conditioning = json.loads((folder / CONDITIONING_FILE).read_text())
+            mode, retarget = conditioning.get("mode", "body"), conditioning.get("retarget", {})
+            resolve_params(retarget)  # unknown names or out-of-range values are an error here, not in the UI
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: {exc}") from exc
+        if mode not in MODES:
+            raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: mode must be one of {MODES}, got {mode!r}")
+    return WeightsEntry(name=folder.name, description=f"model folder {folder}", folder=str(folder.resolve()),
+                        condition_mode=conditioning.get("mode", "body"),
+                        retarget=tuple(sorted(conditioning.get("retarget", {}).items())))
+
+
+def write_conditioning(folder: Path, mode: str, retarget: dict[str, float] | None = None) -> None:
+    """Record beside the weights the condition mode (and face slider values) a model was trained with."""
+    (Path(folder) / CONDITIONING_FILE).write_text(json.dumps({"mode": mode, "retarget": retarget or {}}, indent=2))
 
 
 def condition_config(entry: WeightsEntry, folder: Path, config: ModelConfig) -> ConditionConfig:

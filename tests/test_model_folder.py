@@ -1,0 +1,77 @@
+"""A model folder says how it was trained (conditioning.json): the app's face sliders start there."""
+
+import json
+
+import pytest
+
+import app
+from rain.checkpoint import save_models
+from rain.conditioning import RETARGET_PARAMS
+from rain.conditioning.retarget import default_params
+from rain.config import tiny
+from rain.__main__ import main as rain_main
+from rain.pipeline import RainPipeline
+from rain.weights import CorruptWeightsError
+from rain.weights.runtime import folder_entry, write_conditioning
+from rain.worlds.config import FaceWorldConfig
+from rain.worlds.face.geometry import world_sliders
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    pipeline = RainPipeline.from_config(tiny())
+    save_models(pipeline.models, pipeline.config, folder)
+    return folder
+
+
+def test_folder_without_conditioning_file_is_a_body_model_with_published_sliders(model):
+    entry = folder_entry(model)
+    assert entry.condition_mode == "body" and entry.retarget_defaults() == default_params()
+
+
+def test_face_folder_carries_its_slider_centres(tmp_path, model):
+    write_conditioning(model, "face", {"eye_horizontal": 0.0, "nose_horizontal": 0.02})
+    entry = folder_entry(model)
+    defaults = entry.retarget_defaults()
+    assert entry.condition_mode == "face" and app.condition_mode(str(model)) == "face"
+    assert defaults["eye_horizontal"] == 0.0 and defaults["nose_horizontal"] == 0.02
+    assert defaults["mouth_horizontal"] == default_params()["mouth_horizontal"]  # not overridden: published
+    assert app.retarget_defaults(str(model)) == defaults
+    assert app.retarget_defaults(str(tmp_path / "not-installed")) == default_params()
+
+
+def test_face_tab_sliders_show_the_model_defaults(model):
+    write_conditioning(model, "face", {"eye_horizontal": 0.0})
+    demo = app.build_demo({"body": str(model), "face": str(model), "style": str(model)})
+    label = next(p.label for p in RETARGET_PARAMS if p.name == "eye_horizontal")
+    values = [c["props"]["value"] for c in demo.config["components"] if c.get("props", {}).get("label") == label]
+    assert values == [0.0] and default_params()["eye_horizontal"] != 0.0
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{not json", "Expecting"),
+    ('{"mode": "dance"}', "mode must be one of"),
+    ('{"mode": "face", "retarget": {"ears": 1.0}}', "unknown retarget parameter"),
+    ('{"mode": "face", "retarget": {"eye_horizontal": 99}}', "outside"),
+    ('["face"]', "conditioning.json"),
+])
+def test_bad_conditioning_file_names_the_file_and_the_problem(tmp_path, model, text, match):
+    (model / "conditioning.json").write_text(text)
+    with pytest.raises(CorruptWeightsError, match=match):
+        folder_entry(model)
+    (model / "conditioning.json").unlink()
+
+
+def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
+    result = {"mode": "face", "pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0},
+              "no_temporal": {"psnr": 19.0, "ssim": 0.6, "flicker": 6.0}, "flicker_ratio": 0.5}
+    (tmp_path / "eval.json").write_text(json.dumps(result))  # the format `python -m rain eval` writes
+    out = tmp_path / "face"
+    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
+                      "--command", "python -m rain train ...", "--train-time", "1 min",
+                      "--origin", "fine-tuned from checkpoints/body"]) == 0
+    entry = folder_entry(out)
+    assert entry.condition_mode == "face" and entry.retarget_defaults() == world_sliders(FaceWorldConfig())
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "fine-tuned from checkpoints/body" in card and "`face` world" in card and "int8" in card
