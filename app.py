@@ -20,7 +20,7 @@ import spaces
 
 from rain.conditioning import RETARGET_PARAMS, ConditionConfig
 from rain.images import square, to_tensor, to_uint8
-from rain.live import LIVE, MODE_LABELS, LiveSession
+from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
 from rain.live.inputs import load_image
 from rain.live.offline import animate_video
 from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, MissingWeightsError, WeightsError, load_weights
@@ -152,7 +152,7 @@ def propose(session: LiveSession | None) -> list[float]:
 
 @spaces.GPU
 def animate(reference: str | None, video: str | None, mode: str, seed: float, crop_ratio: float,
-            models: dict[str, str], progress: gr.Progress = gr.Progress()):
+            models: dict[str, str], limits: LiveConfig = LIVE, progress: gr.Progress = gr.Progress()):
     """Reference image + driving video -> frames as they clear the pile, then the mp4."""
     reference, _ = checked_image(reference, "reference image")
     weights = weights_of(models, mode)
@@ -162,7 +162,8 @@ def animate(reference: str | None, video: str | None, mode: str, seed: float, cr
         out = Path(folder) / "rain.mp4"
         try:
             for item in animate_video(loaded(mode, weights).pipeline, reference, video,
-                                      condition_config(mode, weights, crop_ratio), out, seed=int(seed)):
+                                      condition_config(mode, weights, crop_ratio), out, seed=int(seed),
+                                      limits=limits):
                 progress(item.index / item.total, desc="rendering")
                 yield item.frame, item.condition, None if item.video is None else str(item.video)
         except (ValueError, OSError) as exc:
@@ -250,8 +251,8 @@ def mode_tab(mode: str, weights: str) -> None:
                   api_visibility="private")
 
 
-def offline_tab(models: dict[str, str]) -> None:
-    models_box = gr.State(models)
+def offline_tab(models: dict[str, str], live: LiveConfig) -> None:
+    models_box, limits_box = gr.State(models), gr.State(live)
     with gr.Row():
         with gr.Column():
             reference = gr.Image(label="Character (reference)", type="filepath", image_mode=None, height=256)
@@ -273,13 +274,15 @@ def offline_tab(models: dict[str, str]) -> None:
     driving = sorted(str(p) for p in (EXAMPLES / "driving").glob("*.mp4"))
     if driving and examples_of("body"):
         gr.Examples([[examples_of("body")[0], driving[0], "body"]], inputs=[reference, video, mode])
-    run.click(animate, [reference, video, mode, seed, crop, models_box], [frame, condition, result], api_name="animate",
+    run.click(animate, [reference, video, mode, seed, crop, models_box, limits_box], [frame, condition, result],
+              api_name="animate",
               concurrency_limit=LIVE.concurrency_limit, concurrency_id="live")
     check.click(encode_reference, [reference, mode, models_box], [seen, checked], api_name="encode_reference")
 
 
-def build_demo(models: dict[str, str] | None = None) -> gr.Blocks:
-    """The page; `models` maps each mode to its weights (default `LIVE.models`)."""
+def build_demo(models: dict[str, str] | None = None, live: LiveConfig = LIVE) -> gr.Blocks:
+    """The page; `models` maps each mode to its weights (default `LIVE.models`); `live` holds the
+    offline/API video limits (the server's `--max-video-*` options)."""
     models = dict(LIVE.models if models is None else models)
     with gr.Blocks(title="RAIN Live", delete_cache=(600, 3600)) as demo:
         gr.Markdown("# RAIN Live\nA character from one image moves with you, live, for as long as you like. "
@@ -289,7 +292,7 @@ def build_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                 with gr.Tab(label):
                     mode_tab(mode, models[mode])
             with gr.Tab("Offline video"):
-                offline_tab(models)
+                offline_tab(models, live)
     return demo
 
 
@@ -308,11 +311,18 @@ def main() -> None:
     parser.add_argument("--share", action="store_true")
     parser.add_argument("--weights", default=None,
                         help=f"weights for the mode they were trained for: {', '.join(REGISTRY)} or a model folder")
+    parser.add_argument("--max-video-frames", type=int, default=LIVE.max_video_frames,
+                        help="longest driving video the offline tab and /animate accept (frames)")
+    parser.add_argument("--max-video-seconds", type=float, default=LIVE.max_video_seconds,
+                        help="longest driving video the offline tab and /animate accept (seconds)")
     args = parser.parse_args()
+    if args.max_video_frames < 1 or not args.max_video_seconds > 0:
+        parser.error("--max-video-frames and --max-video-seconds must be positive")
+    live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds)
     models = dict(LIVE.models)
     if args.weights:
         models[condition_mode(args.weights)] = args.weights
-    demo = build_demo(models)
+    demo = build_demo(models, live)
     demo.queue(default_concurrency_limit=LIVE.concurrency_limit)
     # show_error: upload problems Gradio itself detects (an unreadable image) reach the user with their reason
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=LIVE.max_file_size,

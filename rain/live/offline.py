@@ -21,6 +21,7 @@ import numpy as np
 
 from rain.conditioning import ConditionConfig, Conditioner
 from rain.live.config import LIVE, LiveConfig
+from rain.live.memory import release_memory
 from rain.pipeline import RainPipeline
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def animate_video(pipeline: RainPipeline, reference: np.ndarray, video: str | Pa
     finally:
         writer.close()  # waits for ffmpeg, but never reports its failure: checked below
         conditioner.close()
+        release_memory()
     # 4. the finished file, checked: ffmpeg may fail only when it writes the index at the end (disk full)
     if index == 0:
         raise ValueError("the driving video produced no frames")

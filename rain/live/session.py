@@ -23,6 +23,7 @@ import numpy as np
 from rain.conditioning import ConditionConfig, Conditioner, Landmarks, make_detector, propose_params, render_condition
 from rain.conditioning.detect import detect_frame
 from rain.live.config import LIVE
+from rain.live.memory import release_memory
 from rain.pipeline import RainPipeline
 from rain.state import StreamState
 
@@ -181,5 +182,7 @@ class LiveSession:
         return propose_params(self.snapshot.face, self.reference_marks.face)
 
     def close(self) -> None:
-        """Free the detector (called when the browser session ends)."""
+        """Free the detector and the stream (called when the browser session ends)."""
         self.conditioner.close()
+        self.stream, self._buffer, self._pending = None, deque(), []
+        release_memory()
