@@ -3,8 +3,8 @@ driving video, the real app server in this process.
 
 Human motion: pick an example character, start the webcam, and the page must show a stream of generated
 frames, a drawn skeleton in the condition image and an FPS/latency readout; stopping the webcam must
-stop the frames, and the server must still answer the API. Face morphing (no face model shipped):
-choosing a character shows a clear error toast and the page keeps working. Two sessions at once (two
+stop the frames, and the server must still answer the API (the face and style tabs:
+tests/test_browser_modes.py; a mode without a model: tests/test_hardening.py). Two sessions at once (two
 chromium processes, one camera each: the driving video and its mirror image): each page gets only the
 frames of its own camera.
 
@@ -276,21 +276,6 @@ def test_human_motion_live_stream_with_a_fake_webcam(page, server):
                                  api_name="/encode_reference")
     assert check == "encoded for Human motion at 256x256"
     assert np.asarray(Image.open(seen)).shape[:2] == (256, 256)
-
-
-@pytest.mark.timeout(90)
-def test_face_morphing_without_a_model_shows_an_error_and_the_page_keeps_working(page):
-    panel = open_tab(page, "Face morphing")
-    pick_example(panel, page, "1000501.png")
-    toast = page.get_by_test_id("toast-body").filter(has_text="Face morphing is not available in this build")
-    toast.wait_for(timeout=30_000)
-    assert toast.get_by_text("Error", exact=True).is_visible()  # an error, not an info toast
-    assert panel.get_by_text("Choose a character to start.").is_visible()  # no half-made session
-
-    # the page still works: the Human motion tab encodes a character
-    panel = open_tab(page, "Human motion")
-    pick_example(panel, page, "1000502.png")
-    panel.get_by_text("Ready").wait_for(timeout=60_000)
 
 
 @pytest.mark.timeout(180)

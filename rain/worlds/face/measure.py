@@ -45,7 +45,7 @@ def world_features(num_worlds: int = 60, frames: int = 50, seed: int = 0,
     return {k: np.array([r[k] for r in rows]) for k in FEATURES}
 
 
-def _photos() -> dict[str, np.ndarray]:
+def real_photos() -> dict[str, np.ndarray]:
     import imageio.v2 as imageio
     import skimage.data
     from matplotlib.cbook import get_sample_data
@@ -71,7 +71,7 @@ def real_faces(crop_ratio: float = 0.9, size: int = 384) -> dict[str, np.ndarray
     det = MediaPipeDetector(body=False, face=True, static_images=True)
     out = {}
     try:
-        for name, photo in _photos().items():
+        for name, photo in real_photos().items():
             for suffix, img in _variants(photo).items():
                 lm = det.detect(prepare_frame(img, crop_ratio, size))
                 if lm is not None and lm.has_face():
