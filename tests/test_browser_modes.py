@@ -1,8 +1,8 @@
-"""Face morphing and Style transfer live in a real browser, on their shipped models (checkpoints/face,
-checkpoints/style): chromium's fake webcam plays a face-world driving video (a human-proportioned face
-MediaPipe detects), the page must show moving generated frames, the condition the model sees (face: the
-26 dots on black; style: the camera frame itself) and the FPS/latency readout with the tracker's status.
-Helpers and the server/page fixtures' recipe are those of tests/test_browser.py.
+"""Face morphing live in a real browser on its shipped model (checkpoints/face): chromium's fake webcam
+plays a face-world driving video (a human-proportioned face MediaPipe detects), and the page must show
+moving generated frames, the 26-dot condition the model sees and the FPS/latency readout with the
+tracker's status. Style transfer has no shipped model yet: choosing a character there shows a clear
+error toast and the page keeps working. Helpers come from tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -98,11 +98,15 @@ def test_face_morphing_live_stream(face_browser, server):  # noqa: F811 - the im
         assert readings and sum(r[2] == "tracking" for r in readings) >= len(readings) / 2, readings
 
 
-@pytest.mark.timeout(180)
-def test_style_transfer_live_stream(face_browser, server):  # noqa: F811 - the imported fixture
+@pytest.mark.timeout(120)
+def test_style_transfer_without_a_model_shows_an_error_and_the_page_keeps_working(face_browser, server):  # noqa: F811
     with app_page(face_browser, server) as page:
-        outputs, conditions, readings = stream_in_tab(page, "Style transfer")
-        assert_moving_frames(page, outputs)
-        frame = fetch_image(page, conditions[-1])  # the style condition is the camera frame itself
-        assert (frame.max(-1) < 30).mean() < 0.2 and frame.std() > 10
-        assert readings and readings[-1][0] > 0
+        panel = open_tab(page, "Style transfer")
+        pick_example(panel, page, "1000501.png")
+        toast = page.get_by_test_id("toast-body").filter(has_text="Style transfer is not available in this build")
+        toast.wait_for(timeout=30_000)
+        assert toast.get_by_text("Error", exact=True).is_visible()  # an error, not an info toast
+        assert panel.get_by_text("Choose a character to start.").is_visible()  # no half-made session
+        panel = open_tab(page, "Face morphing")  # the page still works
+        pick_example(panel, page, "1000502.png")
+        panel.get_by_text("Ready").wait_for(timeout=60_000)

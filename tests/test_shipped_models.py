@@ -1,4 +1,4 @@
-"""The shipped CPU-tier models (checkpoints/body, face, style) load and animate fresh held-out sequences
+"""The shipped CPU-tier models (checkpoints/body and checkpoints/face; no style model is shipped) load and animate fresh held-out sequences
 above a quality floor, with far less flicker than the same weights without temporal attention; real
 photos drive the shipped face model through the live path (detect -> retarget -> condition -> model)."""
 
@@ -22,7 +22,7 @@ from rain.worlds.face.measure import real_photos
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 FLOOR_MARGIN_DB = 1.5  # the floor sits this far below the PSNR measured at shipping time
-MODES = {"motion": "body", "face": "face", "style": "style"}  # eval mode -> shipped folder
+MODES = {"motion": "body", "face": "face"}  # eval mode -> shipped folder
 
 
 def shipped(folder: str) -> RainPipeline:

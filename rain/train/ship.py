@@ -55,7 +55,7 @@ def metrics_table(result: dict) -> str:
     if "drift" in result:
         d = result["drift"]
         lines.append(f"drift over {d['frames']} frames: first {d['window']} {d['psnr_first']:.2f} dB, "
-                     f"last {d['window']} {d['psnr_last']:.2f} dB ({d['drift_db']:+.2f} dB)")
+                     f"last {d['window']} {d['psnr_last']:.2f} dB ({d['psnr_last'] - d['psnr_first']:+.2f} dB)")
     return "\n".join(lines)
 
 
