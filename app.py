@@ -19,6 +19,7 @@ import numpy as np
 import spaces
 
 from rain.conditioning import RETARGET_PARAMS, ConditionConfig
+from rain.conditioning.retarget import default_params
 from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
 from rain.live.inputs import load_image
@@ -191,7 +192,7 @@ def retarget_defaults(weights: str) -> dict[str, float]:
     try:
         return resolve_entry(weights, CHECKPOINTS_ROOT)[0].retarget_defaults()
     except WeightsError:  # not installed: the tab says so when a character is chosen
-        return {p.name: p.default for p in RETARGET_PARAMS}
+        return default_params()
 
 
 def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:
@@ -242,7 +243,7 @@ def mode_tab(mode: str, weights: str) -> None:
     if mode == "face":
         sliders, preview = face_controls(session, weights)
         # a new session starts from the sliders as shown (the model's defaults or the user's values)
-        chosen.then(set_retarget, [session, *sliders], preview, api_visibility="private")
+        chosen.success(set_retarget, [session, *sliders], preview, api_visibility="private")
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
           api_visibility="private")
