@@ -133,6 +133,11 @@ class PileConfig:
     # nothing, so the UNet sees the reference latent in its place (the LCM step still uses x_t). A tiny
     # UNet fed noise there cannot tell where a token is, and never learned to use the reference at level 0
     reference_input: bool = False
+    # beyond the paper (style transfer, img2img): "latent" = a new group enters as the encoded condition
+    # image (the live frame) noised to the top timestep of the stream's strength; "noise" = pure noise
+    entry: Literal["noise", "latent"] = "noise"
+    strength: float = 1.0  # latent entry: default strength; the top level's timestep is strength * T - 1
+    strength_min: float = 1.0  # latent entry: lowest strength trained for (training draws U(min, 1); UI slider)
 
     @property
     def num_frames(self) -> int:
@@ -143,6 +148,13 @@ class PileConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PileConfig.{name} must be a positive integer, got {value!r}")
+        if self.entry not in ("noise", "latent"):
+            raise ValueError(f"PileConfig.entry must be 'noise' or 'latent', got {self.entry!r}")
+        if not 0 < self.strength_min <= self.strength <= 1:
+            raise ValueError(f"PileConfig needs 0 < strength_min <= strength <= 1, got strength_min="
+                             f"{self.strength_min!r}, strength={self.strength!r}")
+        if self.entry == "noise" and self.strength_min != 1:
+            raise ValueError("PileConfig.strength_min < 1 needs entry='latent' (noise entry has no strength)")
         if self.num_frames > max_frames:
             raise ValueError(
                 f"a pile of {self.num_groups} groups x {self.frames_per_group} frames = {self.num_frames} frames "

@@ -33,7 +33,8 @@ class RainPipeline:
         self.models = models.freeze()
         self.device = next(models.unet.parameters()).device
         self.precision = resolve(precision, self.device)
-        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups).to(self.device)
+        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups,  # at the default strength
+                                             config.pile.strength).to(self.device)
         self.guidance = guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
                                            config.unet.time_cond_proj_dim).to(self.device)  # (1, d)
         logger.info("RAIN pipeline ready: %dx%d, pile %d x %d, %s", config.resolution, config.resolution,
@@ -61,9 +62,26 @@ class RainPipeline:
             tokens = self.models.reference_net.capture(latents, embeds)
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents)
 
-    def new_stream(self, reference: ReferenceState, seed: int = 0) -> StreamState:
+    def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None) -> StreamState:
         generator = torch.Generator(self.device).manual_seed(int(seed))
-        return StreamState(reference=reference, generator=generator, seed=int(seed))
+        stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=self.schedule,
+                             strength=self.config.pile.strength)
+        if strength is not None:
+            self.set_strength(stream, strength)
+        return stream
+
+    def set_strength(self, stream: StreamState, strength: float) -> None:
+        """img2img strength of a latent-entry model, from the next call on (groups already in the pile keep
+        their level and take the new level's timestep)."""
+        pile_cfg = self.config.pile
+        if pile_cfg.entry != "latent":
+            raise ValueError("this model takes no strength: its new frames enter as pure noise (pile.entry='noise')")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not pile_cfg.strength_min <= strength <= 1:
+            raise ValueError(f"strength must be a number in [{pile_cfg.strength_min}, 1] (the range this model "
+                             f"was trained for), got {strength!r}")
+        if strength != stream.strength:
+            stream.schedule = PileSchedule.create(self.config.scheduler, pile_cfg.num_groups, strength).to(self.device)
+            stream.strength = float(strength)
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -88,13 +106,13 @@ class RainPipeline:
             ref = stream.reference
             unet_in = latents
             if cfg.pile.reference_input:  # pure-noise frames show the reference latent instead
-                unet_in = reference_input(latents, self.schedule.pure_noise(levels)[None], ref.latents)
-            output = self.models.unet(unet_in, self.schedule.timesteps[levels][None], ref.image_embeds, pose,
+                unet_in = reference_input(latents, stream.schedule.pure_noise(levels)[None], ref.latents)
+            output = self.models.unet(unet_in, stream.schedule.timesteps[levels][None], ref.image_embeds, pose,
                                       self.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
             # 3. per-frame LCM step: every group one level down
-            stepped = self.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1).float(),
+            stepped = stream.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1).float(),
                                          levels, stream.generator)  # (F, c, h, w)
             stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
             stream.calls += 1
@@ -123,11 +141,15 @@ class RainPipeline:
                              f"{conditions.shape[2]}x{conditions.shape[1]}")
         valid = conditions.shape[0]
         padded = np.concatenate([conditions, np.repeat(conditions[-1:], f - valid, axis=0)])
-        pose = self.models.pose_guider(to_tensor(padded).transpose(0, 1)[None].to(self.device))  # (1, c0, f, h, w)
+        images = to_tensor(padded).to(self.device)  # (f, 3, H, W)
+        pose = self.models.pose_guider(images.transpose(0, 1)[None])  # (1, c0, f, h, w)
         h = size // self.config.vae.downscale
-        noise = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
-                            device=self.device)
-        group = pile.Group(latents=noise, pose=pose, level=0, first_frame=stream.frames_in, valid=valid)
+        latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
+                              device=self.device)
+        if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
+            content = encode(self.models.vae, images).float().transpose(0, 1)[None]  # (1, c, f, h, w)
+            latents = stream.schedule.enter(content, latents)
+        group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid)
         stream.frames_in += valid
         return group
 
@@ -140,9 +162,9 @@ class RainPipeline:
                 yield frames
 
     def render(self, reference_image: np.ndarray, conditions: Iterable[np.ndarray], seed: int = 0,
-               ) -> Iterator[np.ndarray]:
+               strength: float | None = None) -> Iterator[np.ndarray]:
         """Offline: a finite sequence of (H, W, 3) condition images -> the same number of frames, in order."""
-        stream = self.new_stream(self.encode_reference(reference_image), seed)
+        stream = self.new_stream(self.encode_reference(reference_image), seed, strength)
         batch: list[np.ndarray] = []
         for condition in conditions:
             batch.append(condition)

@@ -33,6 +33,15 @@ def trailing_timesteps(num_steps: int, num_train_timesteps: int) -> torch.Tensor
     return torch.round(torch.arange(num_train_timesteps, 0, -ratio)).long()[:num_steps] - 1
 
 
+def strength_timesteps(num_steps: int, num_train_timesteps: int, strength: torch.Tensor) -> torch.Tensor:
+    """(..., num_steps) evenly spaced timesteps below strength (...,) * T: strength 1 is `trailing_timesteps`
+    ([999, 749, 499, 249]), 0.6 gives [599, 449, 299, 149] (img2img: the top level keeps the input's trace)."""
+    if bool((strength * num_train_timesteps < num_steps).any()) or bool((strength > 1).any()):
+        raise ValueError(f"strength must be in [{num_steps / num_train_timesteps}, 1] for {num_steps} steps")
+    fractions = torch.arange(num_steps, 0, -1, dtype=torch.float64, device=strength.device) / num_steps
+    return torch.round(strength.double()[..., None] * num_train_timesteps * fractions).long() - 1
+
+
 def alphas_cumprod(config: SchedulerConfig) -> torch.Tensor:
     """(num_train_timesteps,) from diffusers' own beta schedule and zero-terminal-SNR rescale."""
     return make_lcm_scheduler(config).alphas_cumprod.clone()
@@ -112,10 +121,15 @@ class PileSchedule:
     timestep_scaling: float
 
     @classmethod
-    def create(cls, config: SchedulerConfig, num_levels: int) -> "PileSchedule":
-        ts = trailing_timesteps(num_levels, config.num_train_timesteps)
+    def create(cls, config: SchedulerConfig, num_levels: int, strength: float = 1.0) -> "PileSchedule":
+        ts = strength_timesteps(num_levels, config.num_train_timesteps, torch.tensor(float(strength)))
         return cls(ts, torch.cat([ts[1:], ts.new_tensor([-1])]), alphas_cumprod(config),
                    config.prediction_type, config.timestep_scaling)
+
+    def enter(self, content: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """img2img entry: content latents (..., c, f, h, w) noised to the top level (pure noise at strength 1)."""
+        a = self.alphas_cumprod[self.timesteps[0]].to(content.dtype)
+        return a.sqrt() * content + (1 - a).sqrt() * noise
 
     def to(self, device: torch.device) -> "PileSchedule":
         return dataclasses.replace(self, timesteps=self.timesteps.to(device),

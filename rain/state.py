@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from rain.pile import Group
+from rain.scheduler import PileSchedule
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class StreamState:
     reference: ReferenceState  # may be swapped between calls: later frames take the new identity
     generator: torch.Generator  # all of this stream's noise
     seed: int  # the generator's seed, for the record
+    schedule: PileSchedule  # the pile's timesteps at this stream's strength (`RainPipeline.set_strength`)
+    strength: float  # img2img strength of a latent-entry model (1.0 = new groups enter as pure noise)
     groups: tuple[Group, ...] = ()  # the pile, oldest group first
     frames_in: int = 0  # condition frames pushed so far
     frames_out: int = 0  # frames emitted so far

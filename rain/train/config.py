@@ -19,6 +19,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # AdamW weight decay
     grad_clip: float = 1.0  # max gradient norm
     grad_accum: int = 1  # gradient accumulation steps (accelerate)
+    entry: str = ""  # pile stage: "latent" turns the model into img2img entry (style), "noise" back; "" keeps it
+    strength_min: float = 0.0  # with entry "latent": lowest strength trained for (0 keeps the model's)
+    strength: float = 0.0  # with entry "latent": default strength of the exported model (0 keeps the model's)
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

@@ -15,7 +15,7 @@ from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.attention import ReferenceRead
 from rain.models.vae import encode
-from rain.scheduler import PileSchedule, append_dims, guidance_embedding, reference_input
+from rain.scheduler import PileSchedule, append_dims, guidance_embedding, reference_input, strength_timesteps
 
 
 def pile_levels(num_levels: int, frames_per_group: int, groups: int) -> torch.Tensor:
@@ -57,9 +57,17 @@ class RainObjective(torch.nn.Module):
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
+        timesteps = self.frame_timesteps(levels, generator)  # (b, f)
+        alphas = self.alphas[timesteps]
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        x_t, v = add_noise(x0, noise, self.alphas[self.timesteps[levels]])
+        x_t, v = add_noise(x0, noise, alphas)
         target = {"v_prediction": v, "epsilon": noise, "sample": x0}[self.config.scheduler.prediction_type]
+        if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
+            with torch.no_grad():
+                content = encode(self.vae, conditions.transpose(1, 2).flatten(0, 1))
+                content = content.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
+            entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
+            x_t = torch.where(entering, add_noise(content, noise, alphas)[0], x_t)
 
         # 3. the reference: one image token and the reference net's self-attention inputs
         embeds = self.image_encoder(reference)  # (b, 1, d)
@@ -69,10 +77,21 @@ class RainObjective(torch.nn.Module):
         # show the reference latent instead when the config says so, exactly as in the pipeline)
         pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
         if self.config.pile.reference_input:
-            x_t = reference_input(x_t, self.alphas[self.timesteps[levels]] == 0, ref_latents)
-        pred = self.unet(x_t, self.timesteps[levels], embeds, pose, self.guidance.expand(b, -1),
+            x_t = reference_input(x_t, alphas == 0, ref_latents)
+        pred = self.unet(x_t, timesteps, embeds, pose, self.guidance.expand(b, -1),
                          ReferenceRead(tokens, f))
         return F.mse_loss(pred.float(), target)
+
+    def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """(b, f) timestep of every frame: the pile's fixed levels, or for a latent-entry model the levels of a
+        strength drawn per clip from U(strength_min, 1), as `RainPipeline.set_strength` lays them out."""
+        pile_cfg = self.config.pile
+        if pile_cfg.entry != "latent":
+            return self.timesteps[levels]
+        u = torch.rand((levels.shape[0],), generator=generator).to(levels.device)
+        strength = pile_cfg.strength_min + (1 - pile_cfg.strength_min) * u  # (b,)
+        per_clip = strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps, strength)
+        return per_clip.gather(1, levels)  # (b, f)
 
 
 def sample_levels(config: ModelConfig, batch: int, frames: int, fill_prob: float, single_frames: bool,

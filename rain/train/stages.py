@@ -102,6 +102,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     else:
         parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
         models, config = load_models(init, parts=parts, seed=cfg.seed)
+    config = with_entry(config, cfg)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -112,3 +113,18 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     save_models(models, config, out / "model")
     logger.info("%s stage exported to %s", cfg.stage, out / "model")
     return out / "model"
+
+
+def with_entry(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
+    """The model config with the run's pile entry (`--entry latent --strength-min 0.4 --strength 0.7`)."""
+    changes = {k: v for k, v in (("entry", cfg.entry), ("strength_min", cfg.strength_min),
+                                 ("strength", cfg.strength)) if v}
+    if not changes:
+        return config
+    if changes.get("entry") == "noise":
+        changes.update(strength_min=1.0, strength=1.0)
+    config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, **changes))
+    config.validate()
+    logger.info("pile entry %s, strength %.2f (trained on %.2f..1)", config.pile.entry, config.pile.strength,
+                config.pile.strength_min)
+    return config

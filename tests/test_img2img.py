@@ -1,0 +1,97 @@
+"""img2img entry (style transfer): the live frame's latent, noised to a strength, enters the pile."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import random_images
+from rain.config import PileConfig, tiny
+from rain.models.vae import encode
+from rain.images import to_tensor
+from rain.pipeline import RainPipeline
+from rain.scheduler import PileSchedule, alphas_cumprod, strength_timesteps, trailing_timesteps
+from rain.train.config import TrainConfig
+from rain.train.data import ClipStream
+from rain.train.objective import RainObjective, pile_levels
+from rain.train.stages import with_entry
+from rain.models import build_models
+
+
+def latent_config(strength: float = 0.6, strength_min: float = 0.4):
+    cfg = tiny()
+    return dataclasses.replace(cfg, pile=dataclasses.replace(cfg.pile, entry="latent", strength=strength,
+                                                             strength_min=strength_min))
+
+
+def test_strength_lays_out_the_levels_below_it():
+    assert torch.equal(strength_timesteps(4, 1000, torch.tensor(1.0)), trailing_timesteps(4, 1000))
+    assert strength_timesteps(4, 1000, torch.tensor([0.6, 0.4])).tolist() == [[599, 449, 299, 149],
+                                                                                [399, 299, 199, 99]]
+    for bad in (0.0, 0.003, 1.2):
+        with pytest.raises(ValueError, match="strength"):
+            strength_timesteps(4, 1000, torch.tensor(bad))
+
+
+def test_config_refuses_a_strength_the_entry_cannot_use():
+    with pytest.raises(ValueError, match="entry"):
+        PileConfig(entry="camera").validate(32)
+    with pytest.raises(ValueError, match="strength_min < 1 needs entry='latent'"):
+        PileConfig(strength_min=0.5).validate(32)
+    with pytest.raises(ValueError, match="strength_min <= strength"):
+        PileConfig(entry="latent", strength=0.3, strength_min=0.5).validate(32)
+
+
+def test_the_entering_group_is_the_noised_latent_of_the_condition(rng):
+    config = latent_config()
+    pipeline = RainPipeline.from_config(config, seed=0, precision="fp32")
+    stream = pipeline.new_stream(pipeline.encode_reference(random_images(rng, 1, 64)[0]), seed=5)
+    conditions = random_images(rng, 4, 64)
+    noise = torch.randn((1, 4, 4, 8, 8), generator=torch.Generator().manual_seed(5))  # the stream's first draw
+    group = pipeline._new_group(stream, conditions)
+    a = alphas_cumprod(config.scheduler)[599]  # top level at strength 0.6
+    content = encode(pipeline.models.vae, to_tensor(conditions)).transpose(0, 1)[None]
+    torch.testing.assert_close(group.latents, a.sqrt() * content + (1 - a).sqrt() * noise)
+
+
+def test_the_live_frame_reaches_the_output_through_the_latent_alone(rng):
+    """The pose guider's output conv is zero at init, so conditions can only act through the latent entry:
+    two different content clips give different frames with it, identical frames without it."""
+    reference, clip_a, clip_b = random_images(rng, 1, 64)[0], random_images(rng, 8, 64), random_images(rng, 8, 64)
+    for config, differ in ((latent_config(), True), (tiny(), False)):
+        pipeline = RainPipeline.from_config(config, seed=0, precision="fp32")
+        a = np.stack(list(pipeline.render(reference, clip_a, seed=1)))
+        b = np.stack(list(pipeline.render(reference, clip_b, seed=1)))
+        assert a.shape == b.shape == (8, 64, 64, 3)
+        assert (not np.array_equal(a, b)) == differ, config.pile.entry
+
+
+def test_strength_is_per_stream_and_checked(rng):
+    pipeline = RainPipeline.from_config(latent_config(), seed=0, precision="fp32")
+    reference = pipeline.encode_reference(random_images(rng, 1, 64)[0])
+    default, strong = pipeline.new_stream(reference), pipeline.new_stream(reference, strength=0.9)
+    assert default.strength == 0.6 and default.schedule.timesteps.tolist() == [599, 449, 299, 149]
+    assert strong.schedule.timesteps.tolist() == [899, 674, 449, 224]
+    for bad in (0.2, 1.5, float("nan"), True, "0.5"):
+        with pytest.raises(ValueError, match=r"strength must be a number in \[0.4, 1\]"):
+            pipeline.set_strength(default, bad)
+    noise_model = RainPipeline.from_config(tiny(), seed=0, precision="fp32")
+    with pytest.raises(ValueError, match="takes no strength"):
+        noise_model.new_stream(noise_model.encode_reference(random_images(rng, 1, 64)[0]), strength=0.5)
+
+
+def test_training_sees_the_content_latent_in_the_newest_group():
+    """With the latent entry the loss depends on the condition images even while the pose guider is shut."""
+    config = with_entry(tiny(), TrainConfig(entry="latent", strength_min=0.4, strength=0.7))
+    assert (config.pile.entry, config.pile.strength_min, config.pile.strength) == ("latent", 0.4, 0.7)
+    objective = RainObjective(build_models(config, seed=0), config)
+    batch = {k: v[None] for k, v in next(iter(ClipStream("style", config.pile.num_frames, 64, seed=2))).items()}
+    levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
+    timesteps = objective.frame_timesteps(levels.expand(64, -1), torch.Generator().manual_seed(0))
+    top = timesteps[:, -1]  # the newest frame: level 0, at the clip's strength * 1000 - 1
+    assert top.min() >= 399 and top.max() <= 999 and len(set(top.tolist())) > 20
+    loss = objective(batch, levels, torch.Generator().manual_seed(0))
+    other = dict(batch, conditions=batch["conditions"].flip(-1))
+    assert objective(other, levels, torch.Generator().manual_seed(0)) != loss
+    assert with_entry(config, TrainConfig(entry="noise")).pile.strength_min == 1.0
