@@ -19,7 +19,9 @@ import numpy as np
 import spaces
 
 from rain.conditioning import RETARGET_PARAMS, ConditionConfig
+from rain.checkpoint import read_config
 from rain.conditioning.retarget import default_params
+from rain.config import PileConfig
 from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
 from rain.live.inputs import load_image
@@ -116,6 +118,16 @@ def apply_settings(mode: str, weights: str, session: LiveSession | None, crop_ra
         session.reset(int(seed))
 
 
+def set_strength(session: LiveSession | None, strength: float) -> None:
+    """The img2img strength of a style stream (latent-entry models only)."""
+    if session is None:
+        return
+    try:
+        session.set_strength(strength)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
 def slider_values(values: tuple[float, ...]) -> dict[str, float]:
     return dict(zip((p.name for p in RETARGET_PARAMS), values))
 
@@ -195,6 +207,26 @@ def retarget_defaults(weights: str) -> dict[str, float]:
         return default_params()
 
 
+def pile_settings(weights: str) -> PileConfig | None:
+    """The pile settings of the model serving a tab (its strength range), or None if it is not installed."""
+    try:
+        entry, folder = resolve_entry(weights, CHECKPOINTS_ROOT)
+        return entry.model.pile if entry.model is not None else read_config(folder).pile
+    except (WeightsError, OSError, ValueError):  # not installed or unreadable: the tab says so when used
+        return None
+
+
+def strength_control(session: gr.State, weights: str) -> gr.Slider | None:
+    """The img2img strength slider of a latent-entry model, over the range it was trained for."""
+    pile = pile_settings(weights)
+    if pile is None or pile.entry != "latent":
+        return None
+    slider = gr.Slider(pile.strength_min, 1.0, value=pile.strength, step=0.05, label="Strength",
+                       info="how far the camera frame is noised before restyling: lower keeps more of it")
+    slider.change(set_strength, [session, slider], None, api_visibility="private")
+    return slider
+
+
 def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:
     """The retarget sliders, built from their definitions, with one binding for all of them."""
     defaults = retarget_defaults(weights)
@@ -238,12 +270,15 @@ def mode_tab(mode: str, weights: str) -> None:
                               visible=mode != "style")
         align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
                             visible=mode == "body")
+        strength = strength_control(session, weights)
     chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed],
                               [session, status], api_visibility="private")
     if mode == "face":
         sliders, preview = face_controls(session, weights)
         # a new session starts from the sliders as shown (the model's defaults or the user's values)
         chosen.success(set_retarget, [session, *sliders], preview, api_visibility="private")
+    if strength is not None:  # a new session starts at the strength shown
+        chosen.success(set_strength, [session, strength], None, api_visibility="private")
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
           api_visibility="private")

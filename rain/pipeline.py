@@ -70,18 +70,25 @@ class RainPipeline:
             self.set_strength(stream, strength)
         return stream
 
-    def set_strength(self, stream: StreamState, strength: float) -> None:
-        """img2img strength of a latent-entry model, from the next call on (groups already in the pile keep
-        their level and take the new level's timestep)."""
+    def check_strength(self, strength: float) -> float:
+        """An img2img strength this model was trained for, as a float, or a ValueError saying why not."""
         pile_cfg = self.config.pile
         if pile_cfg.entry != "latent":
             raise ValueError("this model takes no strength: its new frames enter as pure noise (pile.entry='noise')")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not pile_cfg.strength_min <= strength <= 1:
+        ok = isinstance(strength, (int, float)) and not isinstance(strength, bool)
+        if not ok or not pile_cfg.strength_min <= strength <= 1:
             raise ValueError(f"strength must be a number in [{pile_cfg.strength_min}, 1] (the range this model "
                              f"was trained for), got {strength!r}")
+        return float(strength)
+
+    def set_strength(self, stream: StreamState, strength: float) -> None:
+        """img2img strength of a latent-entry model, from the next call on (groups already in the pile keep
+        their level and take the new level's timestep)."""
+        strength = self.check_strength(strength)
         if strength != stream.strength:
-            stream.schedule = PileSchedule.create(self.config.scheduler, pile_cfg.num_groups, strength).to(self.device)
-            stream.strength = float(strength)
+            stream.schedule = PileSchedule.create(self.config.scheduler, self.config.pile.num_groups,
+                                                  strength).to(self.device)
+            stream.strength = strength
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -95,3 +95,38 @@ def test_training_sees_the_content_latent_in_the_newest_group():
     other = dict(batch, conditions=batch["conditions"].flip(-1))
     assert objective(other, levels, torch.Generator().manual_seed(0)) != loss
     assert with_entry(config, TrainConfig(entry="noise")).pile.strength_min == 1.0
+
+
+def test_live_session_keeps_its_strength_across_restarts(rng):
+    from rain.conditioning import ConditionConfig
+    from rain.live import LiveSession
+    pipeline = RainPipeline.from_config(latent_config(), seed=0, precision="fp32")
+    session = LiveSession(pipeline, ConditionConfig(mode="style", resolution=64))
+    with pytest.raises(ValueError, match="strength must be"):
+        session.set_strength(0.1)
+    session.set_strength(0.8)  # before the first reference: applied when the stream starts
+    session.set_reference(random_images(rng, 1, 64)[0])
+    assert session.stream.strength == 0.8 and session.stream.schedule.timesteps[0] == 799
+    session.set_strength(0.5)
+    assert session.stream.schedule.timesteps.tolist() == [499, 374, 249, 124]
+    session.reset(seed=3)
+    assert session.stream.strength == 0.5
+    frames = [session.push(random_images(rng, 1, 64)[0], now=0.1 * i) for i in range(20)]
+    assert sum(f.image is not None for f in frames) > 0
+
+
+def test_style_tab_shows_a_strength_slider_only_for_latent_models(tmp_path):
+    import app
+    from rain.checkpoint import save_models
+    from rain.weights.runtime import write_conditioning
+    folders = {}
+    for name, config in (("latent", latent_config(0.7, 0.45)), ("noise", tiny())):
+        pipeline = RainPipeline.from_config(config, seed=0, precision="fp32")
+        save_models(pipeline.models, pipeline.config, tmp_path / name)
+        write_conditioning(tmp_path / name, "style")
+        folders[name] = str(tmp_path / name)
+    for name, expected in (("latent", [(0.45, 1.0, 0.7)]), ("noise", [])):
+        demo = app.build_demo({"body": folders["noise"], "face": folders["noise"], "style": folders[name]})
+        sliders = [(c["props"]["minimum"], c["props"]["maximum"], c["props"]["value"])
+                   for c in demo.config["components"] if c.get("props", {}).get("label") == "Strength"]
+        assert sliders == expected, name

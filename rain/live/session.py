@@ -72,6 +72,7 @@ class LiveSession:
         self.failure: str | None = None  # set when the model failed on this stream: the stream has ended
         self.snapshot: Landmarks | None = None  # the user's neutral face for calibration (face tab)
         self.dropped = 0  # output frames dropped to keep latency bounded
+        self.strength: float | None = None  # img2img strength (latent-entry models); None: the model's default
         self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
@@ -92,7 +93,7 @@ class LiveSession:
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
-            self.stream = self.pipeline.new_stream(reference, self.seed)
+            self.stream = self.pipeline.new_stream(reference, self.seed, self.strength)
             self._clear()
         else:
             self.stream.reference = reference
@@ -101,9 +102,15 @@ class LiveSession:
         """Empty the pile and the buffers (keeps the reference and the settings)."""
         self.seed = self.seed if seed is None else int(seed)
         if self.stream is not None:
-            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed)
+            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed, self.strength)
             self.failure = None
         self._clear()
+
+    def set_strength(self, strength: float) -> None:
+        """img2img strength of a latent-entry (style) model, for this stream from its next group on."""
+        self.strength = self.pipeline.check_strength(strength)
+        if self.stream is not None:
+            self.pipeline.set_strength(self.stream, self.strength)
 
     def _clear(self) -> None:
         for queue in (self._pending, self._in_pile, self._buffer, self._shown):
