@@ -119,8 +119,8 @@ class RainPipeline:
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
             # 3. per-frame LCM step: every group one level down
-            stepped = stream.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1).float(),
-                                         levels, stream.generator)  # (F, c, h, w)
+            stepped = stream.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
+                                           levels, stream.generator)  # (F, c, h, w) float32
             stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
             stream.calls += 1
             times["step"] = time.perf_counter() - t0 - times["pose"] - times["unet"]

@@ -110,6 +110,16 @@ def reference_input(x_t: torch.Tensor, pure_noise: torch.Tensor, reference: torc
     return torch.where(pure_noise[:, None, :, None, None], reference[:, :, None].to(x_t.dtype), x_t)
 
 
+def step_factors(timesteps: torch.Tensor, next_timesteps: torch.Tensor, alphas: torch.Tensor,
+                 timestep_scaling: float) -> torch.Tensor:
+    """(3, levels): `lcm_step`'s x_{t_prev} = f0 * x_0 + f1 * x_t + f2 * noise per level (f2 = 0 when clean)."""
+    a_prev = torch.where(next_timesteps < 0, 1.0, alphas.double()[next_timesteps.clamp(min=0)])
+    scaled = timesteps.double() * timestep_scaling
+    c_skip = SIGMA_DATA**2 / (scaled**2 + SIGMA_DATA**2)
+    c_out = scaled / (scaled**2 + SIGMA_DATA**2) ** 0.5
+    return torch.stack([a_prev.sqrt() * c_out, a_prev.sqrt() * c_skip, (1 - a_prev).sqrt()]).float()
+
+
 @dataclass(frozen=True)
 class PileSchedule:
     """Level i of the pile: frames at `timesteps[i]` step to `next_timesteps[i]` (level 0 is pure noise)."""
@@ -119,12 +129,14 @@ class PileSchedule:
     alphas_cumprod: torch.Tensor  # (num_train_timesteps,)
     prediction_type: str
     timestep_scaling: float
+    step_factors: torch.Tensor  # (3, levels) factors of x_0, x_t and fresh noise in x_{t_prev} (`lcm_step`)
 
     @classmethod
     def create(cls, config: SchedulerConfig, num_levels: int, strength: float = 1.0) -> "PileSchedule":
         ts = strength_timesteps(num_levels, config.num_train_timesteps, torch.tensor(float(strength)))
-        return cls(ts, torch.cat([ts[1:], ts.new_tensor([-1])]), alphas_cumprod(config),
-                   config.prediction_type, config.timestep_scaling)
+        next_ts, alphas = torch.cat([ts[1:], ts.new_tensor([-1])]), alphas_cumprod(config)
+        return cls(ts, next_ts, alphas, config.prediction_type, config.timestep_scaling,
+                   step_factors(ts, next_ts, alphas, config.timestep_scaling))
 
     def enter(self, content: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """img2img entry: content latents (..., c, f, h, w) noised to the top level (pure noise at strength 1)."""
@@ -134,15 +146,35 @@ class PileSchedule:
     def to(self, device: torch.device) -> "PileSchedule":
         return dataclasses.replace(self, timesteps=self.timesteps.to(device),
                                    next_timesteps=self.next_timesteps.to(device),
-                                   alphas_cumprod=self.alphas_cumprod.to(device))
+                                   alphas_cumprod=self.alphas_cumprod.to(device),
+                                   step_factors=self.step_factors.to(device))
 
     def pure_noise(self, levels: torch.Tensor) -> torch.Tensor:
         """Which frames at `levels` hold no signal at all (alphas_cumprod == 0: zero terminal SNR)."""
         return self.alphas_cumprod[self.timesteps[levels]] == 0
 
     def step(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n, ...) frames at `levels` (n,) -> the same frames one level cleaner."""
-        prev, _ = lcm_step(sample, model_output, self.timesteps[levels], self.next_timesteps[levels],
-                           self.alphas_cumprod, self.prediction_type, self.timestep_scaling, generator=generator)
-        return prev
+             generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, ...) frames at `levels` (n,) -> the same frames one level cleaner: `lcm_step` folded into three
+        passes over the frames, with fresh noise (n', ...) drawn only for the n' frames that stay noisy
+        (given as `noise` in tests). The frames' levels must be sorted oldest first, as the pile keeps them."""
+        k_out, k_skip, k_noise = self.step_factors[:, levels]  # (n,) each
+        stays = self.next_timesteps[levels] >= 0  # (n,) frames that get noise again
+        first = int((~stays).sum())  # the clean frames are the oldest, in front
+        if bool(stays[:first].any()):
+            raise ValueError("step needs the frames' levels sorted oldest first (the pile's order)")
+        d = sample.ndim
+        out = model_output * append_dims(k_out, d) if self.prediction_type == "sample" else \
+            self._x0(sample, model_output, levels) * append_dims(k_out, d)
+        out.addcmul_(sample, append_dims(k_skip, d))
+        if first < len(levels):
+            if noise is None:
+                noise = torch.randn(out[first:].shape, generator=generator, dtype=out.dtype, device=out.device)
+            out[first:].addcmul_(noise, append_dims(k_noise[first:], d))
+        return out
+
+    def _x0(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        a_t = append_dims(self.alphas_cumprod[self.timesteps[levels]], sample.ndim).to(sample.dtype)
+        if self.prediction_type == "epsilon":
+            return (sample - (1 - a_t).sqrt() * model_output) / a_t.sqrt()
+        return a_t.sqrt() * sample - (1 - a_t).sqrt() * model_output  # v_prediction

@@ -144,8 +144,10 @@ def camera_frames(n: int) -> list[np.ndarray]:
         reader.close()
 
 
-def tiny_session(pipeline, mode: str = "style", **kwargs) -> LiveSession:
-    session = LiveSession(pipeline, ConditionConfig(mode=mode, resolution=pipeline.config.resolution), **kwargs)
+def tiny_session(pipeline, mode: str = "style", overlap: bool = False, **kwargs) -> LiveSession:
+    """Tick-exact: the pile call runs inline (the overlap path is tested in test_live_session.py)."""
+    session = LiveSession(pipeline, ConditionConfig(mode=mode, resolution=pipeline.config.resolution),
+                          overlap=overlap, **kwargs)
     session.set_reference(np.random.default_rng(7).integers(0, 256, (80, 80, 3), dtype=np.uint8))
     return session
 

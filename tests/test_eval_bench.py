@@ -57,6 +57,9 @@ def test_bench_writes_every_measurement(tmp_path):
     check_stream(body["with_detection"], 40, detection=True)  # real MediaPipe on the driving frames
     check_stream(body["without_detection"], 24, detection=False)
     check_stream(style["with_detection"], 24, detection=False)  # the style condition needs no detector
+    overlap = body["with_detection_overlap"]  # calls on the worker thread: every frame still shows, in time
+    assert STREAM_FIELDS <= set(overlap) and overlap["fps"] > 0 and overlap["pile_calls"] == 6
+    assert 24 - 16 - 4 <= overlap["shown"] <= 24 - 15 and overlap["dropped"] == 0
     assert "body model" in style["note"]
     assert set(result["modes"]["face"]) >= {"with_detection", "without_detection"}  # a preset serves every mode
     assert result["where_time_goes"] == body["with_detection"]["ms_per_frame_by_stage"]

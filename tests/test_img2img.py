@@ -101,7 +101,7 @@ def test_live_session_keeps_its_strength_across_restarts(rng):
     from rain.conditioning import ConditionConfig
     from rain.live import LiveSession
     pipeline = RainPipeline.from_config(latent_config(), seed=0, precision="fp32")
-    session = LiveSession(pipeline, ConditionConfig(mode="style", resolution=64))
+    session = LiveSession(pipeline, ConditionConfig(mode="style", resolution=64), overlap=False)
     with pytest.raises(ValueError, match="strength must be"):
         session.set_strength(0.1)
     session.set_strength(0.8)  # before the first reference: applied when the stream starts

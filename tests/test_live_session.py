@@ -1,12 +1,16 @@
 """LiveSession: the per-browser-session stream behind the live tabs (tiny random model, style mode so
 no detector is involved; the detection path is covered by the conditioning and browser tests)."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from rain.conditioning import ConditionConfig
 from rain.config import tiny
 from rain.live import LiveSession
+from rain.live.session import StreamStopped
 from rain.pipeline import RainPipeline
 
 TICK = 0.1  # seconds between camera frames in these tests
@@ -26,9 +30,10 @@ def character(seed: int) -> np.ndarray:
     return np.random.default_rng(1000 + seed).integers(0, 255, (80, 80, 3), dtype=np.uint8)
 
 
-def session_for(pipeline: RainPipeline, **kwargs) -> LiveSession:
+def session_for(pipeline: RainPipeline, overlap: bool = False, **kwargs) -> LiveSession:
+    """Tick-exact tests run the pile call inline; the overlap tests below pass overlap=True."""
     condition = ConditionConfig(mode="style", resolution=pipeline.config.resolution)
-    return LiveSession(pipeline, condition, **kwargs)
+    return LiveSession(pipeline, condition, overlap=overlap, **kwargs)
 
 
 def run(session: LiveSession, ticks: int, start: int = 0) -> list:
@@ -118,7 +123,7 @@ def test_face_calibration_on_a_real_photo(pipeline):
 
     photo = data.astronaut()  # (512, 512, 3): a real face
     session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution,
-                                                    crop_ratio=0.6))
+                                                    crop_ratio=0.6), overlap=False)
     session.set_reference(photo)
     assert session.reference_marks is not None and session.reference_marks.has_face()
     with pytest.raises(ValueError, match="no face in the camera"):
@@ -135,3 +140,47 @@ def test_face_calibration_on_a_real_photo(pipeline):
     assert neutral.shape == (pipeline.config.resolution,) * 2 + (3,) and neutral.max() > 0
     assert not np.array_equal(neutral, wide)  # the preview follows the sliders
     session.close()
+
+
+class ThreadOfStep:
+    """The shared pipeline seen through a wrapper that records which thread ran each pile call."""
+
+    def __init__(self, inner: RainPipeline) -> None:
+        self.inner, self.threads = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def step(self, stream, conditions):
+        self.threads.append(threading.current_thread().name)
+        time.sleep(0.01)  # a call that takes a while, so pushes really do overlap it
+        return self.inner.step(stream, conditions)
+
+
+def test_overlap_runs_calls_on_the_worker_and_shows_the_same_frames(pipeline):
+    inline, overlapped = session_for(pipeline, max_buffer=100), session_for(pipeline, overlap=True, max_buffer=100)
+    overlapped.pipeline = ThreadOfStep(pipeline)
+    for session in (inline, overlapped):
+        session.set_reference(character(0))
+    shown = [[f.image for f in run(s, 60) if f.image is not None] for s in (inline, overlapped)]
+    # the same frames in the same order; at most the calls still in flight are not shown yet
+    per_group = pipeline.config.pile.frames_per_group
+    assert len(shown[0]) - 2 * per_group <= len(shown[1]) <= len(shown[0]) and len(shown[1]) > 20
+    assert all(np.array_equal(a, b) for a, b in zip(shown[0], shown[1]))
+    overlapped.close()  # waits for the call in flight
+    assert set(overlapped.pipeline.threads) == {"rain-pile_0"} and len(overlapped.pipeline.threads) == 15
+    assert not any(t.name.startswith("rain-pile") and t.is_alive() for t in threading.enumerate())
+
+
+def test_overlap_failure_stops_only_this_stream(pipeline):
+    session = session_for(pipeline, overlap=True)
+    session.set_reference(character(0))
+    session.pipeline = ThreadOfStep(pipeline)
+    session.pipeline.step = lambda stream, conditions: 1 / 0
+    with pytest.raises(StreamStopped, match="ZeroDivisionError"):
+        run(session, 12)
+    with pytest.raises(StreamStopped):  # stays stopped until a new reference
+        session.push(camera(0), now=10.0)
+    session.pipeline = pipeline
+    session.set_reference(character(1))
+    assert any(f.image is not None for f in run(session, 40, start=200))

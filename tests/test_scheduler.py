@@ -55,6 +55,31 @@ def test_stepping_a_pile_equals_stepping_each_frame_alone():
     torch.testing.assert_close(last, denoised)
 
 
+@pytest.mark.parametrize("prediction_type", ["sample", "v_prediction", "epsilon"])
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_fused_pile_step_equals_lcm_step(prediction_type, strength):
+    """`PileSchedule.step` (three passes, noise only for frames that stay noisy, bf16 model output) gives
+    `lcm_step`'s frames; a pile whose levels are out of order is refused."""
+    config = SchedulerConfig(prediction_type=prediction_type, rescale_betas_zero_snr=prediction_type != "epsilon")
+    schedule = PileSchedule.create(config, 4, strength)
+    gen = torch.Generator().manual_seed(1)
+    sample, output, noise = (torch.randn(8, 4, 6, 6, generator=gen) for _ in range(3))
+    output = output.bfloat16()  # what the UNet hands over under autocast
+    levels = torch.tensor([3, 3, 2, 2, 1, 1, 0, 0])  # the pile's order: oldest (cleanest) first
+    expected, _ = lcm_step(sample, output.float(), schedule.timesteps[levels], schedule.next_timesteps[levels],
+                           schedule.alphas_cumprod, prediction_type, config.timestep_scaling, noise=noise)
+    fused = schedule.step(sample, output, levels, noise=noise[2:])
+    assert fused.dtype == torch.float32
+    torch.testing.assert_close(fused, expected, rtol=1e-5, atol=1e-5)
+    filling = schedule.step(sample[:4], output[:4], levels[4:], noise=noise[:4])  # no clean group yet
+    torch.testing.assert_close(filling, lcm_step(sample[:4], output[:4].float(), schedule.timesteps[levels[4:]],
+                                                 schedule.next_timesteps[levels[4:]], schedule.alphas_cumprod,
+                                                 prediction_type, config.timestep_scaling, noise=noise[:4])[0],
+                               rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="sorted oldest first"):
+        schedule.step(sample, output, levels.flip(0))
+
+
 def test_unknown_prediction_type_is_refused():
     with pytest.raises(ValueError, match="prediction_type"):
         lcm_step(torch.zeros(1, 1), torch.zeros(1, 1), torch.tensor([999]), torch.tensor([-1]),

@@ -53,7 +53,8 @@ def test_real_photos_drive_the_shipped_face_model(photo):
     slider defaults (conditioning.json), the 26-dot condition and the pile."""
     image = real_photos()[photo]
     pipeline = shipped("face")
-    session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution, crop_ratio=0.6))
+    session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution, crop_ratio=0.6),
+                          overlap=False)  # tick-exact: frames counted below
     session.conditioner.retarget = folder_entry(CHECKPOINTS / "face").retarget_defaults()
     session.set_reference(load_image(sorted((CHECKPOINTS.parent / "examples" / "face").glob("*.png"))[0])[0])
     frames = [session.push(image, now=i * 0.1) for i in range(24)]

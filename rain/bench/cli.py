@@ -85,7 +85,9 @@ def measure_modes(args: argparse.Namespace, body: RainPipeline) -> dict:
         long = args.frames if mode == "body" else args.short_frames
         logger.info("%s: %d frames with detection, %d without", mode, long, args.short_frames)
         modes[mode] = {"with_detection": run_stream(pipeline, mode, long, detection=True),
-                       "without_detection": run_stream(pipeline, mode, args.short_frames, detection=False)}
+                       "without_detection": run_stream(pipeline, mode, args.short_frames, detection=False),
+                       "with_detection_overlap": run_stream(pipeline, mode, args.short_frames, detection=True,
+                                                            overlap=True)}
         if mode == "style":
             modes[mode]["note"] = NOTES["style"]
     return modes

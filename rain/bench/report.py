@@ -22,7 +22,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 def end_to_end_table(modes: dict) -> str:
     rows = []
     for mode, result in modes.items():
-        for path in ("with_detection", "without_detection"):
+        for path in ("with_detection", "without_detection", "with_detection_overlap"):
             r = result.get(path)
             if not r:
                 continue

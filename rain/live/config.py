@@ -31,6 +31,9 @@ class LiveConfig:
     # output frames waiting to be shown; beyond this the oldest are dropped (latency first: we never
     # let a growing queue turn into seconds of lag)
     max_buffer: int = 8
+    # run each pile call on the session's worker thread while the next camera frames are detected and
+    # drawn, so detection (~20 ms a frame) and the model use both cores; output appears when the call ends
+    overlap: bool = True
     seed: int = 0  # noise seed of a new stream
     output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
     max_video_frames: int = 1800  # offline/API: longest driving video accepted (72 s at 25 fps)

@@ -12,11 +12,13 @@ Everything here belongs to one session; the pipeline it points to is the frozen,
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -56,11 +58,27 @@ def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks
         detector.close()
 
 
+class _Inline:
+    """An executor that runs the call at once, in the caller's thread (overlap off)."""
+
+    @staticmethod
+    def submit(fn: Callable[..., np.ndarray], *args: object) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future, as a worker would
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self) -> None:
+        pass
+
+
 class LiveSession:
     """Not thread safe: Gradio runs one event of a session at a time per stream."""
 
     def __init__(self, pipeline: RainPipeline, condition: ConditionConfig, seed: int = LIVE.seed,
-                 max_buffer: int = LIVE.max_buffer) -> None:
+                 max_buffer: int = LIVE.max_buffer, overlap: bool = LIVE.overlap) -> None:
         if condition.resolution != pipeline.config.resolution:
             raise ValueError(f"condition resolution {condition.resolution} != model resolution "
                              f"{pipeline.config.resolution}")
@@ -78,6 +96,11 @@ class LiveSession:
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
         self._shown: deque[float] = deque()  # wall times of recently shown frames
         self._t0: float | None = None
+        # overlap: pile calls run on this session's one worker thread while the next frames are conditioned;
+        # the future in `_running` is the only hand-over (one call at a time, collected in order)
+        self.overlap = overlap
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="rain-pile") if overlap else _Inline()
+        self._running: Future | None = None
         self._last_t = -1.0
 
     @property
@@ -96,6 +119,7 @@ class LiveSession:
             self.stream = self.pipeline.new_stream(reference, self.seed, self.strength)
             self._clear()
         else:
+            self.wait()  # the new identity starts at a call boundary
             self.stream.reference = reference
 
     def reset(self, seed: int | None = None) -> None:
@@ -110,9 +134,38 @@ class LiveSession:
         """img2img strength of a latent-entry (style) model, for this stream from its next group on."""
         self.strength = self.pipeline.check_strength(strength)
         if self.stream is not None:
+            self.wait()  # never change the schedule under a running call
             self.pipeline.set_strength(self.stream, self.strength)
 
+    def _collect(self, wait: bool) -> None:
+        """Move the clean frames of the pile call in flight to the buffer once it has finished (or wait for it).
+        A model failure ends this stream only (StreamStopped), never the server."""
+        if self._running is None or not (wait or self._running.done()):
+            return
+        future, self._running = self._running, None
+        try:
+            cleared = future.result()
+        except Exception as exc:  # noqa: BLE001 - any model failure ends this stream only, never the server
+            logger.error("the model failed on a live stream; that stream is stopped", exc_info=exc)
+            self.failure = (f"the stream stopped: the model failed ({type(exc).__name__}: {exc}). "
+                            "Choose the character again to restart.")
+            self._clear()
+            raise StreamStopped(self.failure) from exc
+        for out in cleared:
+            self._buffer.append((out, self._in_pile.popleft()))
+
+    def _settle(self) -> None:
+        """Wait for a pile call in flight and drop its result (before the stream is replaced or closed)."""
+        self.wait()
+        self._running = None
+
+    def wait(self) -> None:
+        """Let a pile call in flight finish; its frames are collected by the next push (benchmarks use this)."""
+        if self._running is not None:
+            concurrent.futures.wait([self._running])
+
     def _clear(self) -> None:
+        self._settle()
         for queue in (self._pending, self._in_pile, self._buffer, self._shown):
             queue.clear()
 
@@ -131,22 +184,18 @@ class LiveSession:
         # 1. the condition image of the newest camera frame
         result = self.conditioner(frame, t=t)
 
-        # 2. a full group goes through the pile; the clean group joins the buffer with its camera times
+        # 2. a full group goes through the pile (on the worker thread in overlap mode, while the next
+        # frames are conditioned here); a finished call's clean group joins the buffer with its camera times
         self._pending.append((result.image, now))
+        self._collect(wait=False)
         if len(self._pending) == self.pipeline.frames_per_group:
+            self._collect(wait=True)  # one call at a time: the pile's order is the stream's order
             conditions = np.stack([c for c, _ in self._pending])
             self._in_pile.extend(t_in for _, t_in in self._pending)
             self._pending.clear()
-            try:
-                cleared = self.pipeline.step(self.stream, conditions)
-            except Exception as exc:  # noqa: BLE001 - any model failure ends this stream only, never the server
-                logger.exception("the model failed on a live stream; that stream is stopped")
-                self.failure = (f"the stream stopped: the model failed ({type(exc).__name__}: {exc}). "
-                                "Choose the character again to restart.")
-                self._clear()
-                raise StreamStopped(self.failure) from exc
-            for out in cleared:
-                self._buffer.append((out, self._in_pile.popleft()))
+            self._running = self._worker.submit(self.pipeline.step, self.stream, conditions)
+            if not self.overlap:
+                self._collect(wait=True)
 
         # 3. latency first: drop the oldest frames beyond max_buffer
         while len(self._buffer) > self.max_buffer:
@@ -191,5 +240,7 @@ class LiveSession:
     def close(self) -> None:
         """Free the detector and the stream (called when the browser session ends)."""
         self.conditioner.close()
+        self._settle()
+        self._worker.shutdown()
         self.stream, self._buffer, self._pending = None, deque(), []
         release_memory()
