@@ -1,5 +1,6 @@
 """Evaluation metrics and the benchmark/eval command lines (their numbers are measured, never asserted)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -115,7 +116,23 @@ def test_eval_command_writes_json(tmp_path, mode):
     assert {"pile", "no_temporal", "flicker_ratio", "drift"} <= set(result)
     assert result["mode"] == mode and 0 < result["pile"]["psnr"] < 60
     assert (tmp_path / f"eval_{mode}.mp4").stat().st_size > 0 and (tmp_path / f"eval_{mode}.png").exists()
+    assert ("condition_as_output" in result) == (mode == "style") and result["entry"] == "noise"
     assert rain_main(["nonsense"]) == 2
+
+
+def test_eval_takes_a_strength_within_the_trained_range(tmp_path):
+    config = tiny()
+    config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, entry="latent", strength=0.7,
+                                                                  strength_min=0.5))
+    pipeline = RainPipeline.from_config(config)
+    save_models(pipeline.models, pipeline.config, tmp_path / "model")
+    args = ["eval", "--mode", "style", "--model", str(tmp_path / "model"), "--json", str(tmp_path / "e.json"),
+            "--sequences", "1", "--frames", "9", "--drift-frames", "0"]
+    assert rain_main([*args, "--strength", "0.6"]) == 0
+    result = json.loads((tmp_path / "e.json").read_text())
+    assert (result["entry"], result["strength"]) == ("latent", 0.6) and result["condition_as_output"]["psnr"] > 0
+    with pytest.raises(ValueError, match="strength_min <= strength"):
+        rain_main([*args, "--strength", "0.3"])
 
 
 def test_gradio_transport_round_trip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -12,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from rain.checkpoint import load_models
-from rain.eval.evaluate import drift, evaluate_sequences, without_temporal
+from rain.eval.evaluate import condition_baseline, drift, evaluate_sequences, without_temporal
 from rain.eval.media import contact_sheet, write_mp4
 from rain.pipeline import RainPipeline
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=96, help="frames per held-out sequence")
     p.add_argument("--drift-frames", type=int, default=10_000, help="length of the drift stream (0: skip)")
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
+    p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
     p.add_argument("--media", type=Path, help="folder for the mp4 and contact sheet (default: next to --json)")
     return p
 
@@ -45,9 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     models, config = load_models(args.model)
+    if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
+        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, strength=args.strength))
     pipeline = RainPipeline(models, config)
     make_world = world_factory(args.mode, config.resolution)
-    result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision}
+    result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
+                    "entry": config.pile.entry, "strength": config.pile.strength}
+    if args.mode == "style":
+        result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
     result["pile"], (out, truth, _) = evaluate_sequences(pipeline, make_world, args.sequences, args.frames)
     result["no_temporal"], _ = evaluate_sequences(without_temporal(pipeline), make_world, args.sequences, args.frames)
     result["flicker_ratio"] = result["pile"]["flicker"] / max(result["no_temporal"]["flicker"], 1e-9)

@@ -65,6 +65,16 @@ def evaluate_sequences(pipeline: RainPipeline, make_world, count: int, frames: i
     return metrics, first
 
 
+def condition_baseline(make_world, count: int, frames: int) -> dict[str, float]:
+    """The same metrics with the condition images themselves as the output (style: the unstyled camera frame,
+    what an img2img route passes through), over the same held-out sequences."""
+    rows = []
+    for i in range(count):
+        pairs = [(condition, frame) for _, condition, frame in make_world(HELD_OUT_SEED_START + i, frames).frames()]
+        rows.append(summarize(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])))
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
 def drift(pipeline: RainPipeline, make_world, frames: int, window: int) -> dict[str, float]:
     """PSNR of the last `window` frames of one long stream against its first `window` frames."""
     world = make_world(HELD_OUT_SEED_START + 999, frames)
