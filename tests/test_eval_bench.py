@@ -141,3 +141,19 @@ def test_gradio_transport_round_trip():
     frame = np.zeros((32, 32, 3), np.uint8)
     result = bench_transport.gradio_round_trip(frame, 2)  # a real local Gradio server and gradio_client
     assert result["round_trip_ms"]["count"] == 2 and result["round_trip_ms"]["p50"] > 0 and result["bytes"] > 0
+
+
+@pytest.mark.parametrize("variant", ["base", "channels_last", "bf16_weights"])
+def test_speed_variants_run_and_write_json(tmp_path, variant):
+    """The Optimisations table's variants (compile is left out here: minutes of inductor compile on CPU)."""
+    from rain.bench import variants
+
+    pipeline = RainPipeline.from_config(tiny())
+    save_models(pipeline.models, pipeline.config, tmp_path / "model")
+    out = tmp_path / f"{variant}.json"
+    assert variants.main(["--model", str(tmp_path / "model"), "--variant", variant, "--threads", "1",
+                          "--calls", "3", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["variant"] == variant and result["ms_per_call_p50"] > 0 and result["ms_per_call_by_stage"]["unet"] > 0
+    with pytest.raises(ValueError, match="variant must be one of"):
+        variants.variant_pipeline(tmp_path / "model", "fp8")
