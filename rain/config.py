@@ -192,6 +192,9 @@ class ModelConfig:
         if self.scheduler.rescale_betas_zero_snr and self.scheduler.prediction_type == "epsilon":
             raise ValueError("zero terminal SNR needs v- or x_0-prediction: epsilon is undefined at the last timestep")
         self.pile.validate(self.unet.motion_max_seq_length)
+        if self.pile.strength_min * self.scheduler.num_train_timesteps < self.pile.num_groups:
+            raise ValueError(f"pile.strength_min {self.pile.strength_min} leaves fewer than {self.pile.num_groups} "
+                             f"of the {self.scheduler.num_train_timesteps} timesteps for the pile's levels")
         if self.pile.reference_input and not self.scheduler.rescale_betas_zero_snr:
             raise ValueError("pile.reference_input needs zero terminal SNR (the noisiest level must hold no signal)")
 

@@ -82,9 +82,12 @@ class RainPipeline:
         return float(strength)
 
     def set_strength(self, stream: StreamState, strength: float) -> None:
-        """img2img strength of a latent-entry model, from the next call on (groups already in the pile keep
-        their level and take the new level's timestep)."""
+        """img2img strength of a latent-entry model, for a stream whose pile is empty (groups in the pile were
+        noised for the old strength's levels; training never sees a mix, so a change restarts the stream)."""
         strength = self.check_strength(strength)
+        if stream.groups and strength != stream.strength:
+            raise ValueError("the strength of a running stream cannot change: its pile holds groups noised for "
+                             "the old strength; start a new stream (LiveSession.set_strength does)")
         if strength != stream.strength:
             stream.schedule = PileSchedule.create(self.config.scheduler, self.config.pile.num_groups,
                                                   strength).to(self.device)
@@ -97,12 +100,13 @@ class RainPipeline:
         padded with its last image; the padding is never emitted), or None to only drain. Return the
         frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
         the pile fills."""
-        cfg, times = self.config, {}
+        cfg, times, schedule = self.config, {}, stream.schedule  # one schedule for the whole call
         t0 = time.perf_counter()
         with autocast(self.precision, self.device):
             # 1. pose features and a fresh noise group, pushed at the noisiest level
             if conditions is not None:
-                stream.groups = pile.push(stream.groups, self._new_group(stream, conditions), cfg.pile.num_groups)
+                stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions),
+                                          cfg.pile.num_groups)
             if not stream.groups:
                 return np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
             times["pose"] = time.perf_counter() - t0
@@ -113,13 +117,13 @@ class RainPipeline:
             ref = stream.reference
             unet_in = latents
             if cfg.pile.reference_input:  # pure-noise frames show the reference latent instead
-                unet_in = reference_input(latents, stream.schedule.pure_noise(levels)[None], ref.latents)
-            output = self.models.unet(unet_in, stream.schedule.timesteps[levels][None], ref.image_embeds, pose,
+                unet_in = reference_input(latents, schedule.pure_noise(levels)[None], ref.latents)
+            output = self.models.unet(unet_in, schedule.timesteps[levels][None], ref.image_embeds, pose,
                                       self.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
             # 3. per-frame LCM step: every group one level down
-            stepped = stream.schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
+            stepped = schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
                                            levels, stream.generator)  # (F, c, h, w) float32
             stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
             stream.calls += 1
@@ -136,7 +140,7 @@ class RainPipeline:
         stream.stats = times
         return frames
 
-    def _new_group(self, stream: StreamState, conditions: np.ndarray) -> pile.Group:
+    def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray) -> pile.Group:
         f, size = self.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
             raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
@@ -155,7 +159,7 @@ class RainPipeline:
                               device=self.device)
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
             content = encode(self.models.vae, images).float().transpose(0, 1)[None]  # (1, c, f, h, w)
-            latents = stream.schedule.enter(content, latents)
+            latents = schedule.enter(content, latents)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid)
         stream.frames_in += valid
         return group

@@ -11,10 +11,10 @@ from rain.config import PileConfig, tiny
 from rain.models.vae import encode
 from rain.images import to_tensor
 from rain.pipeline import RainPipeline
-from rain.scheduler import PileSchedule, alphas_cumprod, strength_timesteps, trailing_timesteps
+from rain.scheduler import alphas_cumprod, lcm_step, strength_timesteps, trailing_timesteps
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
-from rain.train.objective import RainObjective, pile_levels
+from rain.train.objective import RainObjective, pile_levels, prediction_target
 from rain.train.stages import with_entry
 from rain.models import build_models
 
@@ -34,6 +34,20 @@ def test_strength_lays_out_the_levels_below_it():
             strength_timesteps(4, 1000, torch.tensor(bad))
 
 
+@pytest.mark.parametrize("prediction_type", ["sample", "v_prediction", "epsilon"])
+def test_entry_targets_lead_back_to_the_clean_frame(prediction_type):
+    """The entering group's x_t is the condition latent noised; its v / epsilon target must still give x_0
+    through the sampler's own x_0 formula (`lcm_step`)."""
+    alphas = torch.tensor([[0.05, 0.3, 0.9]])  # (b, f) at three timesteps
+    table = torch.cat([torch.ones(1), alphas[0]])  # alphas_cumprod indexed by timesteps 1..3
+    x0, x_t = torch.randn(2, 1, 4, 3, 2, 2, generator=torch.Generator().manual_seed(0)).unbind(0)
+    target = prediction_target(x_t, x0, alphas, prediction_type)
+    frames = lambda x: x[0].transpose(0, 1)  # (f, c, h, w)
+    _, denoised = lcm_step(frames(x_t), frames(target), torch.tensor([1, 2, 3]), torch.tensor([-1, -1, -1]),
+                           table, prediction_type, timestep_scaling=1e6)  # c_skip ~ 0: denoised = x_0 estimate
+    torch.testing.assert_close(denoised, frames(x0), rtol=1e-4, atol=1e-4)
+
+
 def test_config_refuses_a_strength_the_entry_cannot_use():
     with pytest.raises(ValueError, match="entry"):
         PileConfig(entry="camera").validate(32)
@@ -41,6 +55,8 @@ def test_config_refuses_a_strength_the_entry_cannot_use():
         PileConfig(strength_min=0.5).validate(32)
     with pytest.raises(ValueError, match="strength_min <= strength"):
         PileConfig(entry="latent", strength=0.3, strength_min=0.5).validate(32)
+    with pytest.raises(ValueError, match="fewer than 4 of the 1000 timesteps"):
+        latent_config(strength=0.5, strength_min=0.002).validate()
 
 
 def test_the_entering_group_is_the_noised_latent_of_the_condition(rng):
@@ -49,7 +65,7 @@ def test_the_entering_group_is_the_noised_latent_of_the_condition(rng):
     stream = pipeline.new_stream(pipeline.encode_reference(random_images(rng, 1, 64)[0]), seed=5)
     conditions = random_images(rng, 4, 64)
     noise = torch.randn((1, 4, 4, 8, 8), generator=torch.Generator().manual_seed(5))  # the stream's first draw
-    group = pipeline._new_group(stream, conditions)
+    group = pipeline._new_group(stream, stream.schedule, conditions)
     a = alphas_cumprod(config.scheduler)[599]  # top level at strength 0.6
     content = encode(pipeline.models.vae, to_tensor(conditions)).transpose(0, 1)[None]
     torch.testing.assert_close(group.latents, a.sqrt() * content + (1 - a).sqrt() * noise)
@@ -107,8 +123,12 @@ def test_live_session_keeps_its_strength_across_restarts(rng):
     session.set_strength(0.8)  # before the first reference: applied when the stream starts
     session.set_reference(random_images(rng, 1, 64)[0])
     assert session.stream.strength == 0.8 and session.stream.schedule.timesteps[0] == 799
-    session.set_strength(0.5)
-    assert session.stream.schedule.timesteps.tolist() == [499, 374, 249, 124]
+    run = [session.push(random_images(rng, 1, 64)[0], now=0.1 * i) for i in range(8)]
+    assert session.stream.groups and run[-1].image is None
+    with pytest.raises(ValueError, match="cannot change"):  # the library refuses a running pile ...
+        pipeline.set_strength(session.stream, 0.5)
+    session.set_strength(0.5)  # ... the session restarts it at the new strength
+    assert session.stream.groups == () and session.stream.schedule.timesteps.tolist() == [499, 374, 249, 124]
     session.reset(seed=3)
     assert session.stream.strength == 0.5
     frames = [session.push(random_images(rng, 1, 64)[0], now=0.1 * i) for i in range(20)]

@@ -115,9 +115,8 @@ def run_stream(pipeline: RainPipeline, mode: str, frames: int, detection: bool, 
     t_start = time.perf_counter()
     chunk = OVERLAP_CHUNK if overlap else 1
     for start in range(0, frames, chunk):
-        t0 = time.perf_counter()
-        session.wait()  # nothing runs in the background while the next frames render
-        clock += time.perf_counter() - t0
+        waited = _timed_wait(session)  # nothing runs in the background while the next frames render
+        clock += waited
         batch = [world.driving_frame(i) for i in range(start, min(start + chunk, frames))]  # untimed camera
         for i, frame in enumerate(batch, start):
             if not detection:  # drawn outside the timed region
@@ -125,13 +124,20 @@ def run_stream(pipeline: RainPipeline, mode: str, frames: int, detection: bool, 
             clock = _timed_push(session, frame, clock, i, record)
             if (i + 1) % RSS_EVERY == 0 or i + 1 == frames:
                 record.rss.append(rss_mib())
+        record.push[start] += waited  # the wait is model work: counted in the frame rate
+    record.push[-1] += _timed_wait(session)  # the last call in flight
     wall = time.perf_counter() - t_start
-    session.wait()
     record.calls = session.stream.calls  # overlap: counted here, as the worker's calls are not attributed
     session.close()
     if helper:
         helper.close()
     return summarise(record, pipeline.frames_per_group, session.dropped, wall)
+
+
+def _timed_wait(session: LiveSession) -> float:
+    t0 = time.perf_counter()
+    session.wait()
+    return time.perf_counter() - t0
 
 
 def _timed_push(session: LiveSession, frame: np.ndarray, clock: float, i: int, record: Record) -> float:

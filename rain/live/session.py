@@ -13,7 +13,9 @@ Everything here belongs to one session; the pipeline it points to is the frozen,
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections import deque
@@ -74,8 +76,19 @@ class _Inline:
         pass
 
 
+def _serialized(method: Callable) -> Callable:
+    """Run a public LiveSession method under the session's lock: Gradio may deliver a settings event of a
+    session while its stream event runs, and both touch the same pile and buffers."""
+    @functools.wraps(method)
+    def locked(self: "LiveSession", *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class LiveSession:
-    """Not thread safe: Gradio runs one event of a session at a time per stream."""
+    """One person's stream. Its public methods run one at a time (`_serialized`); the pile call may run on
+    the session's worker thread (overlap), handed over through one future."""
 
     def __init__(self, pipeline: RainPipeline, condition: ConditionConfig, seed: int = LIVE.seed,
                  max_buffer: int = LIVE.max_buffer, overlap: bool = LIVE.overlap) -> None:
@@ -98,8 +111,9 @@ class LiveSession:
         self._t0: float | None = None
         # overlap: pile calls run on this session's one worker thread while the next frames are conditioned;
         # the future in `_running` is the only hand-over (one call at a time, collected in order)
-        self.overlap = overlap
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="rain-pile") if overlap else _Inline()
+        self.overlap = overlap and pipeline.device.type == "cpu"  # GPU calls are asynchronous already
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="rain-pile") if self.overlap else _Inline()
+        self._lock = threading.RLock()
         self._running: Future | None = None
         self._last_t = -1.0
 
@@ -107,6 +121,7 @@ class LiveSession:
     def ready(self) -> bool:
         return self.stream is not None
 
+    @_serialized
     def set_reference(self, image: np.ndarray) -> None:
         """Encode a reference; mid-stream the pile keeps running and later frames take the new identity."""
         reference = self.pipeline.encode_reference(image)
@@ -122,6 +137,7 @@ class LiveSession:
             self.wait()  # the new identity starts at a call boundary
             self.stream.reference = reference
 
+    @_serialized
     def reset(self, seed: int | None = None) -> None:
         """Empty the pile and the buffers (keeps the reference and the settings)."""
         self.seed = self.seed if seed is None else int(seed)
@@ -130,12 +146,14 @@ class LiveSession:
             self.failure = None
         self._clear()
 
+    @_serialized
     def set_strength(self, strength: float) -> None:
-        """img2img strength of a latent-entry (style) model, for this stream from its next group on."""
-        self.strength = self.pipeline.check_strength(strength)
-        if self.stream is not None:
-            self.wait()  # never change the schedule under a running call
-            self.pipeline.set_strength(self.stream, self.strength)
+        """img2img strength of a latent-entry (style) model. A change restarts the pile (same reference and
+        seed): the groups in it were noised for the old strength's levels."""
+        strength = self.pipeline.check_strength(strength)
+        changed, self.strength = strength != self.strength, strength
+        if changed and self.stream is not None:
+            self.reset()
 
     def _collect(self, wait: bool) -> None:
         """Move the clean frames of the pile call in flight to the buffer once it has finished (or wait for it).
@@ -169,6 +187,7 @@ class LiveSession:
         for queue in (self._pending, self._in_pile, self._buffer, self._shown):
             queue.clear()
 
+    @_serialized
     def push(self, frame: np.ndarray, now: float | None = None) -> LiveFrame:
         """One camera frame (any size, RGB) at wall time `now` (seconds) -> what to show this tick."""
         if self.stream is None:
@@ -216,6 +235,7 @@ class LiveSession:
         return LiveFrame(image, result.image, result.status, fps, latency)
 
     # ---------------------------------------------------------------------------------- face calibration
+    @_serialized
     def take_snapshot(self) -> None:
         """Keep the user's latest detected face (neutral expression) for calibration and its preview."""
         cfg, marks = self.conditioner.config, self.conditioner.last_detection
@@ -237,6 +257,7 @@ class LiveSession:
             raise ValueError("no face was found in the character image, so there is nothing to match")
         return propose_params(self.snapshot.face, self.reference_marks.face)
 
+    @_serialized
     def close(self) -> None:
         """Free the detector and the stream (called when the browser session ends)."""
         self.conditioner.close()

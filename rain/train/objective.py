@@ -29,6 +29,19 @@ def add_noise(x0: torch.Tensor, noise: torch.Tensor, alphas: torch.Tensor) -> tu
     return a.sqrt() * x0 + (1 - a).sqrt() * noise, a.sqrt() * noise - (1 - a).sqrt() * x0
 
 
+def prediction_target(x_t: torch.Tensor, x0: torch.Tensor, alphas: torch.Tensor, prediction_type: str,
+                      ) -> torch.Tensor:
+    """What the UNet must predict so the step recovers x0 from this x_t (b, c, f, h, w), whatever noised it:
+    x_0 itself, or the v / epsilon that `lcm_step` turns back into x_0 (the img2img entry's x_t is the
+    condition latent noised, not x0 noised, so the usual v and epsilon would not lead to x0)."""
+    a = append_dims(alphas[:, None], x0.ndim)  # (b, 1, f, 1, 1)
+    if prediction_type == "sample":
+        return x0
+    if prediction_type == "v_prediction":
+        return (a.sqrt() * x_t - x0) / (1 - a).sqrt()
+    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()  # epsilon
+
+
 class RainObjective(torch.nn.Module):
     """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
 
@@ -68,6 +81,8 @@ class RainObjective(torch.nn.Module):
                 content = content.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
             entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
             x_t = torch.where(entering, add_noise(content, noise, alphas)[0], x_t)
+            prediction = self.config.scheduler.prediction_type  # v and epsilon must match that x_t
+            target = torch.where(entering, prediction_target(x_t, x0, alphas, prediction), target)
 
         # 3. the reference: one image token and the reference net's self-attention inputs
         embeds = self.image_encoder(reference)  # (b, 1, d)

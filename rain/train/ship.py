@@ -52,6 +52,11 @@ def metrics_table(result: dict) -> str:
     for key in ("psnr", "ssim", "flicker"):
         lines.append(f"| {key} | {pile[key]:.3f} | {ablation[key]:.3f} |")
     lines.append(f"\nflicker ratio (pile / ablation): {result['flicker_ratio']:.3f}")
+    if result.get("entry") == "latent":
+        lines.append(f"entry: img2img, the camera frame's latent noised to strength {result['strength']:g}")
+    if "condition_as_output" in result:
+        c = result["condition_as_output"]
+        lines.append(f"the condition image itself as the output: PSNR {c['psnr']:.2f} dB, SSIM {c['ssim']:.3f}")
     if "drift" in result:
         d = result["drift"]
         lines.append(f"drift over {d['frames']} frames: first {d['window']} {d['psnr_first']:.2f} dB, "
