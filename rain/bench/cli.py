@@ -27,11 +27,12 @@ from rain.pipeline import RainPipeline
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODELS = {"body": Path("checkpoints/body"), "face": Path("checkpoints/face")}
+DEFAULT_MODELS = {"body": Path("checkpoints/body"), "face": Path("checkpoints/face"),
+                  "style": Path("checkpoints/style")}
 NOTES = {
     "clock": "frames are fed back to back (a saturated camera); latency counts only measured work, from the "
              "push/call that took a camera frame to the end of the one that produced its output frame",
-    "style": "no style model exists: the style mode is measured on the body model's weights as the cost of the "
+    "style": "no style model found: the style mode is measured on the body model's weights as the cost of the "
              "style conditioning path plus the pile, not as a style model",
     "flops": "FlopCounterMode counts matmuls, convolutions and attention; element-wise work is not counted",
 }
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rain bench", description=__doc__)
     p.add_argument("--model", type=Path, help=f"model folder (default {DEFAULT_MODELS['body']})")
     p.add_argument("--face-model", type=Path, default=DEFAULT_MODELS["face"], help="model folder of the face mode")
+    p.add_argument("--style-model", type=Path, default=DEFAULT_MODELS["style"],
+                   help="model folder of the style mode (missing: the body weights, with a note)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="random weights of this preset instead of --model")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -67,11 +70,12 @@ def load(path: Path | None, preset: str | None, precision: str) -> tuple[RainPip
 
 def mode_pipeline(mode: str, args: argparse.Namespace, body: RainPipeline) -> RainPipeline | str:
     """The pipeline serving a mode, or why the mode is skipped."""
-    if mode != "face" or args.preset:
+    if mode == "body" or args.preset:
         return body
-    if not (args.face_model / "config.json").exists():
-        return f"skipped: no face model at {args.face_model}"
-    return load(args.face_model, None, args.precision)[0]
+    folder = getattr(args, f"{mode}_model")
+    if (folder / "config.json").exists():
+        return load(folder, None, args.precision)[0]
+    return body if mode == "style" else f"skipped: no {mode} model at {folder}"
 
 
 def measure_modes(args: argparse.Namespace, body: RainPipeline) -> dict:
@@ -88,7 +92,7 @@ def measure_modes(args: argparse.Namespace, body: RainPipeline) -> dict:
                        "without_detection": run_stream(pipeline, mode, args.short_frames, detection=False),
                        "with_detection_overlap": run_stream(pipeline, mode, args.short_frames, detection=True,
                                                             overlap=True)}
-        if mode == "style":
+        if mode == "style" and pipeline is body and not args.preset:
             modes[mode]["note"] = NOTES["style"]
     return modes
 
