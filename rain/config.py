@@ -138,6 +138,9 @@ class PileConfig:
     entry: Literal["noise", "latent"] = "noise"
     strength: float = 1.0  # latent entry: default strength; the top level's timestep is strength * T - 1
     strength_min: float = 1.0  # latent entry: lowest strength trained for (training draws U(min, 1); UI slider)
+    # beyond the paper (drift-proofing, rain/anchor.py): the reference latent as a clean frame 0 of every UNet
+    # call, so temporal attention always sees the clean identity. Off until a trained model measures better
+    anchor: bool = False
 
     @property
     def num_frames(self) -> int:
@@ -155,9 +158,10 @@ class PileConfig:
                              f"{self.strength_min!r}, strength={self.strength!r}")
         if self.entry == "noise" and self.strength_min != 1:
             raise ValueError("PileConfig.strength_min < 1 needs entry='latent' (noise entry has no strength)")
-        if self.num_frames > max_frames:
+        if self.num_frames + self.anchor > max_frames:
             raise ValueError(
                 f"a pile of {self.num_groups} groups x {self.frames_per_group} frames = {self.num_frames} frames "
+                f"{'plus the anchor ' if self.anchor else ''}"
                 f"exceeds the temporal position table of the UNet ({max_frames} frames)"
             )
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rain import pile
+from rain.anchor import anchored, unanchored
 from rain.config import ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
@@ -118,13 +119,17 @@ class RainPipeline:
             unet_in = latents
             if cfg.pile.reference_input:  # pure-noise frames show the reference latent instead
                 unet_in = reference_input(latents, schedule.pure_noise(levels)[None], ref.latents)
-            output = self.models.unet(unet_in, schedule.timesteps[levels][None], ref.image_embeds, pose,
-                                      self.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
+            timesteps = schedule.timesteps[levels][None]  # (1, F)
+            if cfg.pile.anchor:  # the reference latent as a clean frame 0 (rain/anchor.py)
+                unet_in, timesteps, pose = anchored(unet_in, timesteps, pose, ref.latents)
+            output = self.models.unet(unet_in, timesteps, ref.image_embeds, pose, self.guidance,
+                                      ReferenceRead(ref.tokens, unet_in.shape[2]))
+            output = unanchored(output) if cfg.pile.anchor else output  # (1, c, F, h, w)
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
             # 3. per-frame LCM step: every group one level down
             stepped = schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
-                                           levels, stream.generator)  # (F, c, h, w) float32
+                                    levels, stream.generator)  # (F, c, h, w) float32
             stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
             stream.calls += 1
             times["step"] = time.perf_counter() - t0 - times["pose"] - times["unet"]

@@ -22,6 +22,7 @@ class TrainConfig:
     entry: str = ""  # pile stage: "latent" turns the model into img2img entry (style), "noise" back; "" keeps it
     strength_min: float = 0.0  # with entry "latent": lowest strength trained for (0 keeps the model's)
     strength: float = 0.0  # with entry "latent": default strength of the exported model (0 keeps the model's)
+    anchor: int = -1  # pile stage: 1 turns the drift anchor on (rain/anchor.py), 0 off, -1 keeps the model's
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

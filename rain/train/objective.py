@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from rain.anchor import anchored, unanchored
 from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.attention import ReferenceRead
@@ -93,8 +94,11 @@ class RainObjective(torch.nn.Module):
         pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
         if self.config.pile.reference_input:
             x_t = reference_input(x_t, alphas == 0, ref_latents)
+        if self.config.pile.anchor:  # the reference latent as a clean frame 0, as in the pipeline
+            x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
         pred = self.unet(x_t, timesteps, embeds, pose, self.guidance.expand(b, -1),
-                         ReferenceRead(tokens, f))
+                         ReferenceRead(tokens, x_t.shape[2]))
+        pred = unanchored(pred) if self.config.pile.anchor else pred
         return F.mse_loss(pred.float(), target)
 
     def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -116,15 +116,18 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
 
 
 def with_entry(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
-    """The model config with the run's pile entry (`--entry latent --strength-min 0.4 --strength 0.7`)."""
+    """The model config with the run's pile settings (`--entry latent --strength-min 0.4 --strength 0.7`,
+    `--anchor 1`)."""
     changes = {k: v for k, v in (("entry", cfg.entry), ("strength_min", cfg.strength_min),
                                  ("strength", cfg.strength)) if v}
+    if cfg.anchor in (0, 1):
+        changes["anchor"] = bool(cfg.anchor)
     if not changes:
         return config
     if changes.get("entry") == "noise":
         changes.update(strength_min=1.0, strength=1.0)
     config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, **changes))
     config.validate()
-    logger.info("pile entry %s, strength %.2f (trained on %.2f..1)", config.pile.entry, config.pile.strength,
-                config.pile.strength_min)
+    logger.info("pile entry %s, strength %.2f (trained on %.2f..1), anchor %s", config.pile.entry,
+                config.pile.strength, config.pile.strength_min, config.pile.anchor)
     return config
