@@ -32,8 +32,10 @@ class LiveConfig:
     # let a growing queue turn into seconds of lag)
     max_buffer: int = 8
     # run each pile call on the session's worker thread while the next camera frames are detected and
-    # drawn, so detection (~20 ms a frame) and the model use both cores; output appears when the call ends
-    overlap: bool = True
+    # drawn. Measured (BENCHMARKS.md 1, body, 2-core Xeon): with torch on 2 threads it is slower (15.4 vs
+    # 17.0 FPS: the worker's two threads and MediaPipe oversubscribe two cores); with torch on 1 thread it
+    # is 17.7 vs 13.9 FPS. Off by default: inline at 2 threads is as fast and simpler
+    overlap: bool = False
     seed: int = 0  # noise seed of a new stream
     output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
     max_video_frames: int = 1800  # offline/API: longest driving video accepted (72 s at 25 fps)
