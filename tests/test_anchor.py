@@ -14,11 +14,11 @@ from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
 from rain.train.objective import RainObjective, pile_levels
-from rain.train.stages import with_entry
+from rain.train.stages import with_pile_settings
 
 
 def anchor_config():
-    return with_entry(tiny(), TrainConfig(anchor=1))
+    return with_pile_settings(tiny(), TrainConfig(anchor=1))
 
 
 def unet_inputs(unet):

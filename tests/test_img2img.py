@@ -15,7 +15,7 @@ from rain.scheduler import alphas_cumprod, lcm_step, strength_timesteps, trailin
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
 from rain.train.objective import RainObjective, pile_levels, prediction_target
-from rain.train.stages import with_entry
+from rain.train.stages import with_pile_settings
 from rain.models import build_models
 
 
@@ -99,7 +99,7 @@ def test_strength_is_per_stream_and_checked(rng):
 
 def test_training_sees_the_content_latent_in_the_newest_group():
     """With the latent entry the loss depends on the condition images even while the pose guider is shut."""
-    config = with_entry(tiny(), TrainConfig(entry="latent", strength_min=0.4, strength=0.7))
+    config = with_pile_settings(tiny(), TrainConfig(entry="latent", strength_min=0.4, strength=0.7))
     assert (config.pile.entry, config.pile.strength_min, config.pile.strength) == ("latent", 0.4, 0.7)
     objective = RainObjective(build_models(config, seed=0), config)
     batch = {k: v[None] for k, v in next(iter(ClipStream("style", config.pile.num_frames, 64, seed=2))).items()}
@@ -110,7 +110,7 @@ def test_training_sees_the_content_latent_in_the_newest_group():
     loss = objective(batch, levels, torch.Generator().manual_seed(0))
     other = dict(batch, conditions=batch["conditions"].flip(-1))
     assert objective(other, levels, torch.Generator().manual_seed(0)) != loss
-    assert with_entry(config, TrainConfig(entry="noise")).pile.strength_min == 1.0
+    assert with_pile_settings(config, TrainConfig(entry="noise")).pile.strength_min == 1.0
 
 
 def test_live_session_keeps_its_strength_across_restarts(rng):

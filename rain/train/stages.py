@@ -102,7 +102,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     else:
         parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
         models, config = load_models(init, parts=parts, seed=cfg.seed)
-    config = with_entry(config, cfg)
+    config = with_pile_settings(config, cfg)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -115,7 +115,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     return out / "model"
 
 
-def with_entry(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
+def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
     """The model config with the run's pile settings (`--entry latent --strength-min 0.4 --strength 0.7`,
     `--anchor 1`)."""
     changes = {k: v for k, v in (("entry", cfg.entry), ("strength_min", cfg.strength_min),
