@@ -9,6 +9,8 @@ import pytest
 from rain.__main__ import main as rain_main
 from rain.checkpoint import save_models
 from rain.config import tiny
+from rain.eval.cli import world_factory
+from rain.eval.evaluate import drift
 from rain.eval.metrics import flicker, psnr, ssim
 from rain.pipeline import RainPipeline
 
@@ -117,7 +119,29 @@ def test_eval_command_writes_json(tmp_path, mode):
     assert result["mode"] == mode and 0 < result["pile"]["psnr"] < 60
     assert (tmp_path / f"eval_{mode}.mp4").stat().st_size > 0 and (tmp_path / f"eval_{mode}.png").exists()
     assert ("condition_as_output" in result) == (mode == "style") and result["entry"] == "noise"
+    d = result["drift"]  # the ablation ran on the same stream: its difference is subtracted
+    assert d["drift_vs_ablation_db"] == pytest.approx(d["drift_db"] - d["ablation_drift_db"])
     assert rain_main(["nonsense"]) == 2
+
+
+def test_drift_against_itself_as_ablation_is_zero(tiny_pipeline):
+    """Same weights, same stream, same seed: the content term cancels exactly (the comparison is paired)."""
+    make_world = world_factory("motion", tiny_pipeline.config.resolution)
+    d = drift(tiny_pipeline, make_world, frames=24, window=8, ablation=tiny_pipeline)
+    assert d["ablation_drift_db"] == d["drift_db"] and d["drift_vs_ablation_db"] == 0.0
+
+
+def test_eval_narrows_the_style_world_to_trained_families(tmp_path):
+    pipeline = RainPipeline.from_config(tiny())
+    save_models(pipeline.models, pipeline.config, tmp_path / "model")
+    args = ["eval", "--model", str(tmp_path / "model"), "--json", str(tmp_path / "e.json"),
+            "--sequences", "1", "--frames", "5", "--drift-frames", "0", "--style-families", "palette,grade"]
+    assert rain_main([args[0], "--mode", "style", *args[1:]]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["style_families"] == "palette,grade"
+    with pytest.raises(ValueError, match="--mode style only"):
+        rain_main([args[0], "--mode", "motion", *args[1:]])
+    with pytest.raises(ValueError, match="unknown style families"):
+        rain_main([args[0], "--mode", "style", *args[1:-1], "palette,oil"])
 
 
 def test_eval_takes_a_strength_within_the_trained_range(tmp_path):

@@ -12,7 +12,8 @@ from rain.config import tiny
 from rain.models import build_models
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
-from rain.train.data import ClipStream
+from rain.train.data import ClipStream, style_world_config
+from rain.worlds.style_world import StyleWorld
 from rain.train.objective import RainObjective, pile_levels, sample_levels
 from rain.train.stages import train_autoencoder, train_rain
 
@@ -66,6 +67,17 @@ def test_world_clips_are_training_batches(world):
     assert not torch.equal(batch["frames"][:, 0], batch["reference"])  # the reference is another image
     with pytest.raises(ValueError, match="unknown world"):
         next(iter(ClipStream("ocean", 4, 64, seed=1)))
+
+
+def test_style_families_narrow_the_style_world():
+    config = style_world_config("palette, grade")
+    assert config.families == ("palette", "grade")
+    assert {StyleWorld.from_seed(s, 1, 32, config).style.family for s in range(12)} == {"palette", "grade"}
+    assert next(iter(ClipStream("style", 2, 32, seed=1, style_families="toon")))["frames"].shape == (3, 2, 32, 32)
+    with pytest.raises(ValueError, match="unknown style families"):
+        ClipStream("style", 2, 32, seed=1, style_families="palette,oil")
+    with pytest.raises(ValueError, match="style world only"):
+        ClipStream("body", 2, 32, seed=1, style_families="palette")
 
 
 def test_recipe_chains_resumes_and_exports(tmp_path):

@@ -16,17 +16,24 @@ from rain.checkpoint import load_models
 from rain.eval.evaluate import condition_baseline, drift, evaluate_sequences, without_temporal
 from rain.eval.media import contact_sheet, write_mp4
 from rain.pipeline import RainPipeline
+from rain.train.data import style_world_config
 
 
 WORLDS = {"motion": ("rain.worlds.body", "BodyWorld"), "face": ("rain.worlds.face.world", "FaceWorld"),
           "style": ("rain.worlds.style_world", "StyleWorld")}  # eval mode -> held-out world class
 
 
-def world_factory(mode: str, size: int):
-    """seed, frames -> a held-out world of `mode` (every world exposes reference and frames())."""
+def world_factory(mode: str, size: int, style_families: str = ""):
+    """seed, frames -> a held-out world of `mode` (every world exposes reference and frames());
+    `style_families` ("palette,grade") narrows the style world to the families a model was trained on."""
     module, name = WORLDS[mode]
     world_class = getattr(importlib.import_module(module), name)
-    return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size)
+    if not style_families:
+        return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size)
+    if mode != "style":
+        raise ValueError(f"--style-families applies to --mode style only, not {mode!r}")
+    config = style_world_config(style_families)
+    return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size, config=config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift-frames", type=int, default=10_000, help="length of the drift stream (0: skip)")
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
     p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
+    p.add_argument("--style-families", default="", help="style mode: comma-separated families (default: all)")
     p.add_argument("--media", type=Path, help="folder for the mp4 and contact sheet (default: next to --json)")
     return p
 
@@ -50,16 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
         config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, strength=args.strength))
     pipeline = RainPipeline(models, config)
-    make_world = world_factory(args.mode, config.resolution)
+    make_world = world_factory(args.mode, config.resolution, args.style_families)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
-                    "entry": config.pile.entry, "strength": config.pile.strength}
+                    "entry": config.pile.entry, "strength": config.pile.strength,
+                    "style_families": args.style_families or "all"}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
     result["pile"], (out, truth, _) = evaluate_sequences(pipeline, make_world, args.sequences, args.frames)
-    result["no_temporal"], _ = evaluate_sequences(without_temporal(pipeline), make_world, args.sequences, args.frames)
+    ablation = without_temporal(pipeline)
+    result["no_temporal"], _ = evaluate_sequences(ablation, make_world, args.sequences, args.frames)
     result["flicker_ratio"] = result["pile"]["flicker"] / max(result["no_temporal"]["flicker"], 1e-9)
     if args.drift_frames:
-        result["drift"] = drift(pipeline, make_world, args.drift_frames, args.drift_window)
+        result["drift"] = drift(pipeline, make_world, args.drift_frames, args.drift_window, ablation)
     media = args.media or args.json.parent
     media.mkdir(parents=True, exist_ok=True)
     write_mp4(media / f"eval_{args.mode}.mp4", np.concatenate([truth, out], axis=2), fps=25)

@@ -75,14 +75,29 @@ def condition_baseline(make_world, count: int, frames: int) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-def drift(pipeline: RainPipeline, make_world, frames: int, window: int) -> dict[str, float]:
-    """PSNR of the last `window` frames of one long stream against its first `window` frames."""
-    world = make_world(HELD_OUT_SEED_START + 999, frames)
+def _window_psnr(pipeline: RainPipeline, world, frames: int, window: int) -> tuple[float, float]:
+    """Mean PSNR of the first and of the last `window` frames of one stream of `world`."""
     head, tail = [], []
     for i, (o, t) in enumerate(stream_sequence(pipeline, world, seed=999)):
         if i < window:
             head.append(psnr(o, t))
         elif i >= frames - window:
             tail.append(psnr(o, t))
-    return {"frames": frames, "window": window, "psnr_first": float(np.mean(head)),
-            "psnr_last": float(np.mean(tail)), "drift_db": float(np.mean(head) - np.mean(tail))}
+    return float(np.mean(head)), float(np.mean(tail))
+
+
+def drift(pipeline: RainPipeline, make_world, frames: int, window: int,
+          ablation: RainPipeline | None = None) -> dict[str, float]:
+    """PSNR of the last `window` frames of one long stream against its first `window` frames.
+
+    Content alone can make the two windows differ (harder poses late in the stream). `ablation`, the
+    same weights without temporal attention, keeps no state between frames and so cannot drift: its own
+    head-tail difference on the same stream measures the content, and `drift_vs_ablation_db` is what
+    the stream's state adds on top."""
+    first, last = _window_psnr(pipeline, make_world(HELD_OUT_SEED_START + 999, frames), frames, window)
+    result = {"frames": frames, "window": window, "psnr_first": first, "psnr_last": last, "drift_db": first - last}
+    if ablation is not None:
+        a_first, a_last = _window_psnr(ablation, make_world(HELD_OUT_SEED_START + 999, frames), frames, window)
+        result.update(ablation_psnr_first=a_first, ablation_psnr_last=a_last, ablation_drift_db=a_first - a_last,
+                      drift_vs_ablation_db=(first - last) - (a_first - a_last))
+    return result

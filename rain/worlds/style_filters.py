@@ -191,6 +191,15 @@ def _sample_params(rng: np.random.Generator, family: str) -> dict:
     raise ValueError(f"unknown style family {family!r}; known: {sorted(STYLES)}")
 
 
+def parse_families(text: str) -> tuple[str, ...]:
+    """"palette,grade" -> ("palette", "grade"); "" -> () (all families); unknown names raise."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in STYLES]
+    if unknown:
+        raise ValueError(f"unknown style families {unknown}; known: {sorted(STYLES)}")
+    return names
+
+
 def sample_style(rng: np.random.Generator, families: tuple[str, ...] | None = None) -> Style:
     """A random style: a family (uniform over ``families``, default all) and its parameters."""
     names = tuple(families or STYLES)
