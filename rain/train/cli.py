@@ -10,14 +10,14 @@ from typing import Sequence
 
 from rain.config import PRESETS
 from rain.train.config import TrainConfig
-from rain.train.stages import train_autoencoder, train_rain
+from rain.train.stages import train_autoencoder, train_distill, train_rain
 
 RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage, sub-folder of --out
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
-    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "all"], required=True)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "all"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
     parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = args.steps or [None] * len(stages)
     if len(steps) != len(stages):
         raise SystemExit(f"--steps needs {len(stages)} values for --stage {args.stage}")
+    if args.stage == "distill":  # stage 3 (optional): a few-step student of a many-step teacher
+        print(f"model: {train_distill(_config(args, 'distill', steps[0]), args.init, args.out)}")
+        return 0
     init = args.init
     if init is None and PRESETS[args.preset]().vae.kind == "pixel":
         init = PRESETS[args.preset]()  # pixel space: nothing to train before the RAIN stages

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["autoencoder", "image", "pile"]
+Stage = Literal["autoencoder", "image", "pile", "distill"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class TrainConfig:
     strength_min: float = 0.0  # with entry "latent": lowest strength trained for (0 keeps the model's)
     strength: float = 0.0  # with entry "latent": default strength of the exported model (0 keeps the model's)
     anchor: int = -1  # pile stage: 1 turns the drift anchor on (rain/anchor.py), 0 off, -1 keeps the model's
+    timesteps: str = "levels"  # image/pile: "levels" = the pile's own timesteps; "bands" = anywhere in each level's band (a many-step teacher for distill)
+    cond_drop: float = 0.0  # image/pile: share of batches trained without the reference (gives a CFG teacher its unconditional mode)
+    teacher: str = ""  # distill: the many-step teacher's model folder (the student starts from --init, default the teacher)
+    solver_step: int = 20  # distill: timesteps of the teacher's one DDIM step (LCD's skip k; 20 = a 50-step solver)
+    guidance: str = "1"  # distill: CFG scale w the teacher is guided with, "W" or "WMIN,WMAX" (the student embeds w); 1 = no CFG
+    ema: float = 0.95  # distill: EMA decay of the target network
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

@@ -43,11 +43,59 @@ def prediction_target(x_t: torch.Tensor, x0: torch.Tensor, alphas: torch.Tensor,
     return (x_t - a.sqrt() * x0) / (1 - a).sqrt()  # epsilon
 
 
+def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: int, lowest: int,
+                   generator: torch.Generator) -> torch.Tensor:
+    """(b, f) timesteps drawn uniformly inside each level's band, one draw per (clip, level) so a group's
+    frames share it: with 4 levels of 1000, level 0 (the newest, noisiest) is 750..999 and level 3 is
+    lowest..249. The pile's own timesteps [999, 749, 499, 249] are the bands' tops; clips stay stepped."""
+    band = num_train_timesteps // num_levels
+    u = torch.rand((levels.shape[0], num_levels), generator=generator).to(levels.device)  # (b, levels)
+    top = num_train_timesteps - 1 - band * torch.arange(num_levels, device=levels.device)  # (levels,)
+    bottom = (top - band + 1).clamp(min=lowest)
+    span = top - bottom + 1  # (levels,)
+    per_level = bottom + (u * span).long().minimum(span - 1)  # (b, levels)
+    return per_level.gather(1, levels)  # (b, f)
+
+
+def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
+            reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor, guidance: torch.Tensor,
+            unconditional: bool = False) -> torch.Tensor:
+    """One UNet call of `parts` (anything holding unet, reference_net, pose_guider and image_encoder) over
+    x_t (b, c, f, h, w) at per-frame `timesteps` (b, f), exactly as the pipeline makes it; `unconditional`
+    hides the reference (a zero image token, no reference tokens, a zero reference latent)."""
+    b = x_t.shape[0]
+    # 1. the reference: one image token and the reference net's self-attention inputs
+    if unconditional:
+        ref_latents = torch.zeros_like(ref_latents)
+        embeds = torch.zeros(b, 1, config.unet.cross_attention_dim, device=x_t.device)
+        read = None
+    else:
+        embeds = parts.image_encoder(reference)  # (b, 1, d)
+        read = ReferenceRead(parts.reference_net.capture(ref_latents, embeds), x_t.shape[2])
+
+    # 2. pose features, then the UNet (pure-noise frames show the reference latent instead when the config
+    # says so; the anchor puts the reference latent in front as a clean frame 0)
+    pose = parts.pose_guider(conditions)  # (b, c0, f, h, w)
+    if config.pile.reference_input:
+        x_t = reference_input(x_t, pure_noise, ref_latents)
+    if config.pile.anchor:
+        x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
+        read = None if read is None else ReferenceRead(read.tokens, x_t.shape[2])
+    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read)
+    return unanchored(pred) if config.pile.anchor else pred
+
+
 class RainObjective(torch.nn.Module):
     """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
 
-    def __init__(self, models: RainModels, config: ModelConfig) -> None:
+    def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
+                 timesteps: str = "levels") -> None:
         super().__init__()
+        if timesteps not in ("levels", "bands"):
+            raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
+        if timesteps == "bands" and config.pile.entry == "latent":
+            raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
+        self.cond_drop, self.timestep_mode = cond_drop, timesteps
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -85,26 +133,19 @@ class RainObjective(torch.nn.Module):
             prediction = self.config.scheduler.prediction_type  # v and epsilon must match that x_t
             target = torch.where(entering, prediction_target(x_t, x0, alphas, prediction), target)
 
-        # 3. the reference: one image token and the reference net's self-attention inputs
-        embeds = self.image_encoder(reference)  # (b, 1, d)
-        tokens = self.reference_net.capture(ref_latents, embeds)
-
-        # 4. pose features, then one UNet call over all frames at their own timesteps (pure-noise frames
-        # show the reference latent instead when the config says so, exactly as in the pipeline)
-        pose = self.pose_guider(conditions)  # (b, c0, f, h, w)
-        if self.config.pile.reference_input:
-            x_t = reference_input(x_t, alphas == 0, ref_latents)
-        if self.config.pile.anchor:  # the reference latent as a clean frame 0, as in the pipeline
-            x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
-        pred = self.unet(x_t, timesteps, embeds, pose, self.guidance.expand(b, -1),
-                         ReferenceRead(tokens, x_t.shape[2]))
-        pred = unanchored(pred) if self.config.pile.anchor else pred
+        # 3. one UNet call over all frames at their own timesteps, seeing the reference (or, for the batches
+        # `cond_drop` picks, nothing of it: the unconditional model a CFG teacher needs)
+        unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator) < self.cond_drop)
+        pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
+                       self.guidance.expand(b, -1), unconditional)
         return F.mse_loss(pred.float(), target)
 
     def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(b, f) timestep of every frame: the pile's fixed levels, or for a latent-entry model the levels of a
         strength drawn per clip from U(strength_min, 1), as `RainPipeline.set_strength` lays them out."""
         pile_cfg = self.config.pile
+        if self.timestep_mode == "bands":  # a many-step teacher: anywhere in each level's band
+            return band_timesteps(levels, pile_cfg.num_groups, self.config.scheduler.num_train_timesteps, 1, generator)
         if pile_cfg.entry != "latent":
             return self.timesteps[levels]
         u = torch.rand((levels.shape[0],), generator=generator).to(levels.device)

@@ -6,7 +6,10 @@
    (temporal modules frozen: one-frame videos).
 3. pile: everything, on clips shaped like the pile (all groups, or the filling shapes), exactly the
    timesteps and frame order the stream runs. Training at the sampler's own timesteps makes this the
-   few-step stage too (see the model card for why there is no separate teacher distillation).
+   few-step stage too (the CPU tier ships such models). With `--timesteps bands` (and `--cond-drop` for
+   classifier-free guidance) it trains a many-step teacher instead, for:
+4. distill (optional): latent consistency distillation of that teacher into a few-step student with the
+   guidance embedding (rain/train/distill.py), as the published RAIN models were made from their teacher.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from rain.models import build_models
 from rain.train import loop
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
+from rain.train.distill import DistillObjective, parse_guidance
 from rain.train.objective import RainObjective, sample_levels
 
 logger = logging.getLogger(__name__)
@@ -106,12 +110,34 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
-    objective = RainObjective(models, config).train()
+    objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
     loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
     save_models(models, config, out / "model")
     logger.info("%s stage exported to %s", cfg.stage, out / "model")
+    return out / "model"
+
+
+def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
+    """Stage `distill` (rain/train/distill.py): the student (from `init`, default the teacher) learns the
+    teacher's guided few-step trajectory; exported with the guidance scale it embeds."""
+    if not cfg.teacher:
+        raise ValueError("--stage distill needs --teacher MODEL_DIR (a model trained with --timesteps bands)")
+    teacher, config = load_models(Path(cfg.teacher), seed=cfg.seed)
+    student, student_config = load_models(init or Path(cfg.teacher), seed=cfg.seed)
+    if student_config != config:
+        raise ValueError(f"the student ({init}) and the teacher ({cfg.teacher}) must share one architecture")
+    w_min, w_max = parse_guidance(cfg.guidance)
+    scale = w_min if w_min == w_max else config.scheduler.guidance_scale
+    if not w_min <= scale <= w_max:
+        raise ValueError(f"the model's guidance_scale {scale} is outside the distilled range {cfg.guidance}")
+    objective = DistillObjective(teacher, student, config, cfg.solver_step, (w_min, w_max), cfg.ema).train()
+    loader = _loader(cfg, config, config.pile.num_frames, cfg.seed + 2)
+    loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single_frames=False), out)
+    config = dataclasses.replace(config, scheduler=dataclasses.replace(config.scheduler, guidance_scale=scale))
+    save_models(student, config, out / "model")
+    logger.info("distilled student exported to %s (guidance scale %.2f)", out / "model", scale)
     return out / "model"
 
 
