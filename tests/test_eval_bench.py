@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from rain.__main__ import main as rain_main
 from rain.checkpoint import save_models
@@ -167,7 +168,7 @@ def test_gradio_transport_round_trip():
     assert result["round_trip_ms"]["count"] == 2 and result["round_trip_ms"]["p50"] > 0 and result["bytes"] > 0
 
 
-@pytest.mark.parametrize("variant", ["base", "channels_last", "bf16_weights"])
+@pytest.mark.parametrize("variant", ["base", "channels_last", "bf16_weights", "onnx"])
 def test_speed_variants_run_and_write_json(tmp_path, variant):
     """The Optimisations table's variants (compile is left out here: minutes of inductor compile on CPU)."""
     from rain.bench import variants
@@ -181,3 +182,23 @@ def test_speed_variants_run_and_write_json(tmp_path, variant):
     assert result["variant"] == variant and result["ms_per_call_p50"] > 0 and result["ms_per_call_by_stage"]["unet"] > 0
     with pytest.raises(ValueError, match="variant must be one of"):
         variants.variant_pipeline(tmp_path / "model", "fp8")
+
+
+def test_onnx_runtime_unet_matches_torch(tiny_pipeline):
+    """The `onnx` speed variant computes the same UNet (fp32 on both sides), for each pile shape it meets."""
+    from rain.bench.onnx_unet import OnnxUNet
+    from rain.models.attention import ReferenceRead
+
+    p = tiny_pipeline
+    ref = p.encode_reference(np.full((64, 64, 3), 128, np.uint8))
+    onnx_unet = OnnxUNet(p.models.unet, threads=1)
+    c, h = p.config.unet.in_channels, p.config.resolution // p.config.vae.downscale
+    pose_c = p.config.unet.block_out_channels[0]
+    g = torch.Generator().manual_seed(0)
+    for f in (4, 8, 4):
+        x, pose = torch.randn(1, c, f, h, h, generator=g), torch.randn(1, pose_c, f, h, h, generator=g)
+        t = torch.randint(0, 1000, (1, f), generator=g)
+        args = (x, t, ref.image_embeds.float(), pose, p.guidance, ReferenceRead(ref.tokens, f))
+        with torch.no_grad():
+            torch.testing.assert_close(onnx_unet(*args), p.models.unet(*args).float(), rtol=1e-3, atol=1e-3)
+    assert len(onnx_unet.sessions) == 2  # one export per shape

@@ -8,7 +8,8 @@ compare them against `base` from the same session: only what a run measured goes
 - base: the pipeline as shipped (bf16 autocast where the CPU has it);
 - channels_last: UNet weights and activations in channels-last memory format;
 - bf16_weights: UNet and pose-guider parameters stored in bf16 (no per-call weight casts under autocast);
-- compile: the UNet wrapped by `torch.compile` (inductor; compiles once per pile shape on first use).
+- compile: the UNet wrapped by `torch.compile` (inductor; compiles once per pile shape on first use);
+- onnx: the UNet exported to ONNX and run by ONNX Runtime's CPU provider in fp32 (rain/bench/onnx_unet.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rain.bench.pile import pile_flatness
 from rain.checkpoint import load_models
 from rain.pipeline import RainPipeline
 
-VARIANTS = ("base", "channels_last", "bf16_weights", "compile")
+VARIANTS = ("base", "channels_last", "bf16_weights", "compile", "onnx")
 
 
 def variant_pipeline(model: Path, variant: str) -> RainPipeline:
@@ -40,6 +41,10 @@ def variant_pipeline(model: Path, variant: str) -> RainPipeline:
         models.pose_guider.to(torch.bfloat16)
     elif variant == "compile":
         models = dataclasses.replace(models, unet=torch.compile(models.unet))
+    elif variant == "onnx":
+        from rain.bench.onnx_unet import OnnxUNet
+
+        models = dataclasses.replace(models, unet=OnnxUNet(models.unet))
     elif variant != "base":
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     return RainPipeline(models, config)
