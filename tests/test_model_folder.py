@@ -75,3 +75,15 @@ def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
     assert entry.condition_mode == "face" and entry.retarget_defaults() == world_sliders(FaceWorldConfig())
     card = (out / "MODEL_CARD.md").read_text()
     assert "fine-tuned from checkpoints/body" in card and "`face` world" in card and "int8" in card
+
+
+def test_ship_card_separates_drift_from_content():
+    from rain.train.ship import metrics_table
+
+    result = {"pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0}, "no_temporal": {"psnr": 19.0, "ssim": 0.6,
+              "flicker": 6.0}, "flicker_ratio": 0.5,
+              "drift": {"frames": 10000, "window": 1000, "psnr_first": 16.0, "psnr_last": 15.0, "drift_db": 1.0,
+                        "ablation_psnr_first": 15.0, "ablation_psnr_last": 14.2, "ablation_drift_db": 0.8,
+                        "drift_vs_ablation_db": 0.2}}
+    text = metrics_table(result)
+    assert "(-1.00 dB)" in text and "last 14.20 dB (-0.80 dB)" in text and "beyond the content: -0.20 dB" in text
