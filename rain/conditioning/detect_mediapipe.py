@@ -48,8 +48,8 @@ def _import_mediapipe():
     try:
         import mediapipe as mp  # heavy import, done lazily
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("mediapipe is not installed: pip install --no-deps mediapipe==0.10.14 "
-                          "(see requirements-nodeps.txt)") from exc
+        raise ImportError("mediapipe is not installed: pip install -r requirements.txt "
+                          "(it pins mediapipe==0.10.14)") from exc
     if not hasattr(mp, "solutions"):
         raise ImportError(f"mediapipe {mp.__version__} has no legacy `mp.solutions` with bundled "
                           "models; install mediapipe==0.10.14")
