@@ -14,7 +14,7 @@ from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream, style_world_config
 from rain.worlds.style_world import StyleWorld
-from rain.train.objective import RainObjective, pile_levels, sample_levels
+from rain.train.objective import RainObjective, jitter_groups, pile_levels, sample_levels
 from rain.train.stages import train_autoencoder, train_rain
 
 
@@ -41,6 +41,22 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_context_jitter_corrupts_older_groups_only_and_keeps_true_targets():
+    g = torch.Generator().manual_seed(0)
+    levels = pile_levels(4, 2, 4).expand(2, -1)  # [3, 3, 2, 2, 1, 1, 0, 0]
+    out = jitter_groups(torch.full((2, 3, 8, 4, 4), 0.5), levels, 0.2, g)[..., 0, 0]  # (b, 3, f)
+    assert torch.equal(out[:, :, 0::2], out[:, :, 1::2])  # one colour change per group
+    assert not torch.allclose(out[0, :, 0], out[0, :, 2], atol=0.01)  # a different one for each group
+    assert not torch.allclose(out[0], out[1], atol=0.01)  # and for each clip
+    config = dataclasses.replace(tiny(), scheduler=dataclasses.replace(tiny().scheduler, prediction_type="sample"))
+    batch = {k: v[None] for k, v in next(iter(ClipStream("body", config.pile.num_frames, config.resolution, 3))).items()}
+    levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
+    plain, jittered = (RainObjective(build_models(config, seed=0), config, context_jitter=s) for s in (0.0, 0.2))
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    assert plain(batch, levels, gen()).item() != jittered(batch, levels, gen()).item()  # the inputs changed
+    assert jittered.context_jitter == 0.2
 
 
 def test_every_trainable_part_gets_a_gradient():

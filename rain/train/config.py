@@ -30,6 +30,7 @@ class TrainConfig:
     solver_step: int = 20  # distill: timesteps of the teacher's one DDIM step (LCD's skip k; 20 = a 50-step solver)
     guidance: str = "1"  # distill: CFG scale w the teacher is guided with, "W" or "WMIN,WMAX" (the student embeds w); 1 = no CFG
     ema: float = 0.95  # distill: EMA decay of the target network
+    context_jitter: float = 0.0  # image/pile: std of a random colour gain/offset on the older groups' frames (targets stay true): teaches correcting the stream's own errors instead of copying them
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

@@ -57,6 +57,16 @@ def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: i
     return per_level.gather(1, levels)  # (b, f)
 
 
+def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, generator: torch.Generator,
+                  ) -> torch.Tensor:
+    """frames (b, 3, f, S, S) in [0, 1] with one random colour gain and offset per (clip, level, RGB channel),
+    N(0, sigma) each: what a stream's own slightly-wrong older estimates look like (exposure bias)."""
+    b, levels_count = frames.shape[0], int(levels.max()) + 1
+    gain, offset = (torch.randn((2, b, levels_count, 3), generator=generator) * sigma).to(frames.device)
+    pick = lambda x: x.gather(1, levels[:, :, None].expand(-1, -1, 3)).transpose(1, 2)  # noqa: E731 (b, 3, f)
+    return (frames * (1 + pick(gain))[..., None, None] + pick(offset)[..., None, None]).clamp(0, 1)
+
+
 def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
             reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor, guidance: torch.Tensor,
             unconditional: bool = False) -> torch.Tensor:
@@ -89,13 +99,13 @@ class RainObjective(torch.nn.Module):
     """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
-                 timesteps: str = "levels") -> None:
+                 timesteps: str = "levels", context_jitter: float = 0.0) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
         if timesteps == "bands" and config.pile.entry == "latent":
             raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
-        self.cond_drop, self.timestep_mode = cond_drop, timesteps
+        self.cond_drop, self.timestep_mode, self.context_jitter = cond_drop, timesteps, context_jitter
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -124,6 +134,12 @@ class RainObjective(torch.nn.Module):
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t, v = add_noise(x0, noise, alphas)
         target = {"v_prediction": v, "epsilon": noise, "sample": x0}[self.config.scheduler.prediction_type]
+        if self.context_jitter > 0:  # older groups carry colour errors, as the stream's own estimates do
+            with torch.no_grad():
+                wrong = encode(self.vae, jitter_groups(frames, levels, self.context_jitter, generator)
+                               .transpose(1, 2).flatten(0, 1)).unflatten(0, (b, f)).transpose(1, 2).float()
+            x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
+            target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
             with torch.no_grad():
                 content = encode(self.vae, conditions.transpose(1, 2).flatten(0, 1))

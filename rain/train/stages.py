@@ -110,7 +110,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
-    objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps).train()
+    objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
     loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
