@@ -38,10 +38,12 @@ def test_solver_step_matches_diffusers_ddim(prediction_type):
         torch.testing.assert_close(ours[:, :, i], ref, rtol=1e-5, atol=1e-5)
 
 
-def test_consistency_output_is_the_lcm_steps_denoised():
-    config = tiny().scheduler
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon", "sample"])
+def test_consistency_output_is_the_lcm_steps_denoised(prediction_type):
+    config = dataclasses.replace(tiny().scheduler, prediction_type=prediction_type,
+                                 rescale_betas_zero_snr=prediction_type != "epsilon")
     alphas = alphas_cumprod(config)
-    t = torch.tensor([[999, 700, 333, 42]])
+    t = torch.tensor([[999 if config.rescale_betas_zero_snr else 980, 700, 333, 42]])
     x_t, out = torch.randn(1, 3, 4, 6, 6), torch.randn(1, 3, 4, 6, 6)
     c_skip, c_out = boundary_scalings(t, config.timestep_scaling, 5)
     ours = c_skip * x_t + c_out * x0_and_epsilon(x_t, out, alphas[t], config.prediction_type)[0]
@@ -57,17 +59,19 @@ def test_band_timesteps_keep_the_pile_stepped():
     assert torch.equal(t[:, 0::2], t[:, 1::2])  # a group's frames share a timestep
     assert bool((t[:, :-2] < t[:, 2:]).all())  # oldest group cleanest
     lows, highs = t[:, 0::2].min(0).values.tolist(), t[:, 0::2].max(0).values.tolist()
-    assert lows[0] >= 20 and highs == [249, 499, 749, 999]  # the pile's timesteps top the bands
+    assert lows == [29, 259, 509, 759] and highs == [249, 499, 749, 999]  # a 20-grid hanging from the pile's timesteps
+    assert bool(((t + 1) % 10 == 0).all())  # on the grid
+    assert 0.04 < (t[:, -1] == 999).float().mean() < 0.12  # t = 999 (pure noise) drawn ~1 in 13
 
 
 def test_guidance_text_is_checked():
-    assert parse_guidance("1") == (1.0, 1.0) and parse_guidance("1.5,3") == (1.5, 3.0)
-    for bad in ("", "abc", "3,1.5", "0.5", "1,2,3"):
+    assert parse_guidance("") is None and parse_guidance("1") == (1.0, 1.0) and parse_guidance("1.5,3") == (1.5, 3.0)
+    for bad in ("abc", "3,1.5", "0.5", "1,2,3"):
         with pytest.raises(ValueError, match="guidance must be"):
             parse_guidance(bad)
 
 
-def _objective(guidance=(1.0, 1.0), ema=0.5):
+def _objective(guidance=None, ema=0.5):
     config = tiny()
     teacher, student = build_models(config, seed=1), build_models(config, seed=2)
     for p in teacher.pose_guider.conv_out.parameters():  # zero-initialised: give the teacher a pose signal
@@ -99,7 +103,9 @@ def test_the_teacher_is_guided_uncond_plus_w_times_the_difference():
 def test_only_the_student_learns_and_the_target_follows_it():
     objective, batch, levels = _objective(ema=0.75)
     teacher_before = [p.clone() for p in objective.teacher.parameters()]
-    loss = objective.train()(batch, levels, torch.Generator().manual_seed(0))
+    objective.train()
+    assert objective.unet.training and not any(m.training for m in (objective.teacher, objective.target, objective.vae))
+    loss = objective(batch, levels, torch.Generator().manual_seed(0))
     loss.backward()
     assert torch.isfinite(loss) and loss > 0
     assert all(p.grad is None for p in objective.teacher.parameters())
@@ -123,6 +129,7 @@ def test_a_few_steps_lower_the_distillation_loss_on_a_fixed_batch():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        objective.update_target()  # what the training loop's after_step does
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0], losses
 
@@ -144,5 +151,25 @@ def test_band_teacher_then_distill_command(tmp_path):
     models, student_config = load_models(tmp_path / "student" / "model")
     assert student_config.scheduler.guidance_scale == 2.0  # what the student embeds
     assert dataclasses.replace(student_config, scheduler=config.scheduler) == config
+    from safetensors.torch import load_file
+    state = load_file(str(tmp_path / "student" / "state" / "model.safetensors"))
+    target_keys = [k for k in state if k.startswith("target.")]
+    assert target_keys and any(not torch.equal(state[k], state[k.replace("target.", "teacher.", 1)]) for k in target_keys)
     with pytest.raises(ValueError, match="needs --teacher"):
         rain_main(["train", "--stage", "distill", "--out", str(tmp_path / "x"), "--steps", "1", *common])
+    with pytest.raises(ValueError, match="--context-jitter do not apply"):
+        rain_main([*args, "--steps", "4", "--context-jitter", "0.1"])
+
+
+def test_after_step_runs_once_per_optimiser_step_under_accumulation(tmp_path):
+    """The EMA target must move once per real step, not once per micro-batch of gradient accumulation."""
+    from rain.train import loop
+    from rain.train.config import TrainConfig
+
+    module = torch.nn.Linear(2, 1)
+    calls = []
+    batches = iter(lambda: {"x": torch.randn(3, 2)}, None)
+    cfg = TrainConfig(stage="pile", steps=6, grad_accum=3, save_every=100, log_every=100, mixed_precision="no")
+    loop.run(cfg, module, batches, lambda m, b, g: {"loss": m(b["x"]).pow(2).mean()}, tmp_path,
+             after_step=lambda m: calls.append(m))
+    assert len(calls) == 2

@@ -14,7 +14,8 @@ from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream, style_world_config
 from rain.worlds.style_world import StyleWorld
-from rain.train.objective import RainObjective, jitter_groups, pile_levels, sample_levels
+from rain.models.vae import encode
+from rain.train.objective import RainObjective, jitter_groups, pile_levels, prediction_target, sample_levels
 from rain.train.stages import train_autoencoder, train_rain
 
 
@@ -50,13 +51,31 @@ def test_context_jitter_corrupts_older_groups_only_and_keeps_true_targets():
     assert torch.equal(out[:, :, 0::2], out[:, :, 1::2])  # one colour change per group
     assert not torch.allclose(out[0, :, 0], out[0, :, 2], atol=0.01)  # a different one for each group
     assert not torch.allclose(out[0], out[1], atol=0.01)  # and for each clip
-    config = dataclasses.replace(tiny(), scheduler=dataclasses.replace(tiny().scheduler, prediction_type="sample"))
+
+
+
+@pytest.mark.parametrize("prediction_type", ["sample", "v_prediction"])
+def test_context_jitter_changes_older_inputs_and_never_the_targets(prediction_type):
+    config = dataclasses.replace(tiny(), scheduler=dataclasses.replace(tiny().scheduler, prediction_type=prediction_type))
     batch = {k: v[None] for k, v in next(iter(ClipStream("body", config.pile.num_frames, config.resolution, 3))).items()}
     levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
-    plain, jittered = (RainObjective(build_models(config, seed=0), config, context_jitter=s) for s in (0.0, 0.2))
-    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
-    assert plain(batch, levels, gen()).item() != jittered(batch, levels, gen()).item()  # the inputs changed
-    assert jittered.context_jitter == 0.2
+    models = build_models(config, seed=0)
+    inputs, answers = [], {}
+
+    def perfect(module, args, output):  # the UNet that predicts exactly the true target: x_0, or v of x_t and x_0
+        inputs.append(args[0].detach().clone())
+        return answers["target"](args[0])
+
+    models.unet.register_forward_hook(perfect)
+    x0 = encode(models.vae, batch["frames"].transpose(1, 2).flatten(0, 1)).unflatten(0, (1, -1)).transpose(1, 2)
+    for jitter in (0.0, 0.3):
+        objective = RainObjective(models, config, context_jitter=jitter)
+        t = objective.timesteps[levels]
+        answers["target"] = lambda x_t: prediction_target(x_t, x0, objective.alphas[t], prediction_type)
+        assert objective(batch, levels, torch.Generator().manual_seed(5)).item() < 1e-8  # targets: the true frames
+    older = levels[0] > 0
+    assert torch.equal(inputs[0][:, :, ~older], inputs[1][:, :, ~older])  # the newest group is untouched
+    assert not torch.allclose(inputs[0][:, :, older], inputs[1][:, :, older], atol=1e-4)  # older groups: wrong colours
 
 
 def test_every_trainable_part_gets_a_gradient():

@@ -55,8 +55,13 @@ class OnnxUNet(torch.nn.Module):
         if key not in self.sessions:
             self.sessions[key] = self._export(inputs, names, read.num_frames, len(self.sessions))
         session = self.sessions[key]
-        feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
+        wanted = {i.name for i in session.get_inputs()}  # the exporter may drop inputs the graph never reads
+        feed = {name: t.numpy() for name, t in zip(self._names(len(names)), inputs) if name in wanted}
         return torch.from_numpy(session.run(None, feed)[0])
+
+    @staticmethod
+    def _names(num_tokens: int) -> list[str]:
+        return ["x", "timesteps", "embeds", "pose", "guidance", *(f"ref_{i}" for i in range(num_tokens))]
 
     def _export(self, inputs: list[torch.Tensor], names: list[str], num_frames: int, index: int):
         import onnxruntime as ort
@@ -64,8 +69,7 @@ class OnnxUNet(torch.nn.Module):
         path = Path(self.folder.name) / f"unet_{index}.onnx"
         with torch.no_grad(), torch.autocast("cpu", enabled=False):
             torch.onnx.export(_Traceable(self.unet, names, num_frames), tuple(inputs), str(path), dynamo=False,
-                              input_names=["x", "timesteps", "embeds", "pose", "guidance",
-                                           *(f"ref_{i}" for i in range(len(names)))],
+                              input_names=self._names(len(names)),
                               output_names=["out"], opset_version=17)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads

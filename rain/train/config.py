@@ -27,8 +27,8 @@ class TrainConfig:
     timesteps: str = "levels"  # image/pile: "levels" = the pile's own timesteps; "bands" = anywhere in each level's band (a many-step teacher for distill)
     cond_drop: float = 0.0  # image/pile: share of batches trained without the reference (gives a CFG teacher its unconditional mode)
     teacher: str = ""  # distill: the many-step teacher's model folder (the student starts from --init, default the teacher)
-    solver_step: int = 20  # distill: timesteps of the teacher's one DDIM step (LCD's skip k; 20 = a 50-step solver)
-    guidance: str = "1"  # distill: CFG scale w the teacher is guided with, "W" or "WMIN,WMAX" (the student embeds w); 1 = no CFG
+    solver_step: int = 20  # distill: timesteps of the teacher's one DDIM step (LCD's skip k; 20 = a 50-step solver); also the band grid's stride
+    guidance: str = ""  # distill: CFG scale w for the teacher, "W" or "WMIN,WMAX" (the student embeds w); "" = no CFG, the teacher's own label
     ema: float = 0.95  # distill: EMA decay of the target network
     context_jitter: float = 0.0  # image/pile: std of a random colour gain/offset on the older groups' frames (targets stay true): teaches correcting the stream's own errors instead of copying them
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)

@@ -3,14 +3,15 @@
 The student learns the consistency function f(x_t, t, w) -> x_0 that the pile's LCM step uses, from a
 teacher trained at every timestep (`--timesteps bands`): for a clip noised to t (each group inside its
 level's band, oldest cleanest, as the pile holds them), the teacher takes one DDIM step t -> t - k with
-classifier-free guidance w, and the student at t must match an EMA copy of itself at t - k. The student
-embeds w (the guidance embedding), so one pass gives the guided result. With w = 1 the teacher's
-conditional prediction alone is used (teachers trained without `--cond-drop` have no unconditional mode).
+classifier-free guidance w, and the student at t must match an EMA copy of itself at t - k (the copy
+follows the student after each optimiser step, `update_target`). The student embeds w (the guidance
+embedding), so one pass gives the guided result. Without a guidance range the teacher's conditional
+prediction alone is used and the student keeps the teacher's own guidance label (teachers trained
+without `--cond-drop` have no unconditional mode).
 
-    1. latents of the truth and the reference          2. the EMA target follows the student
-    3. per-group t in its band, t_prev = t - k; w       4. x_t; the student's consistency output at t
-    5. the teacher's guided DDIM step to t_prev         6. the target's consistency output there
-    7. pseudo-Huber loss between 4 and 6
+    1. latents of the truth and the reference          2. per-group t on its band's grid, t_prev = t - k; w
+    3. x_t; the student's consistency output at t       4. the teacher's (guided) DDIM step to t_prev
+    5. the target's consistency output there            6. pseudo-Huber loss between 3 and 5
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def boundary_scalings(timesteps: torch.Tensor, timestep_scaling: float, ndim: in
     return SIGMA_DATA**2 / (scaled**2 + SIGMA_DATA**2), scaled / (scaled**2 + SIGMA_DATA**2) ** 0.5
 
 
-def parse_guidance(text: str) -> tuple[float, float]:
-    """"1" -> (1, 1); "1.5,3" -> (1.5, 3): the range the CFG scale w is drawn from."""
+def parse_guidance(text: str) -> tuple[float, float] | None:
+    """"" -> None (no CFG); "2" -> (2, 2); "1.5,3" -> (1.5, 3): the range the CFG scale w is drawn from."""
+    if not text.strip():
+        return None
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -75,7 +78,7 @@ class DistillObjective(torch.nn.Module):
     module's state, so a resumed run resumes the target too)."""
 
     def __init__(self, teacher: RainModels, student: RainModels, config: ModelConfig, solver_step: int = 20,
-                 guidance: tuple[float, float] = (1.0, 1.0), ema: float = 0.95, huber_c: float = 0.001) -> None:
+                 guidance: tuple[float, float] | None = None, ema: float = 0.95, huber_c: float = 0.001) -> None:
         super().__init__()
         if config.pile.entry == "latent":
             raise ValueError("distillation of a latent-entry (img2img) model is not supported")
@@ -101,32 +104,33 @@ class DistillObjective(torch.nn.Module):
             x0 = encode(self.vae, frames.transpose(1, 2).flatten(0, 1)).unflatten(0, (b, f)).transpose(1, 2).float()
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
 
-        # 2. the target follows the student (its EMA, updated before each step: the same sequence as after)
-        if self.training:
-            self.update_target()
-
-        # 3. each group at a timestep in its level's band, one solver step below it; w per clip
+        # 2. each group at a grid timestep in its level's band, one solver step below it; w per clip
         t = band_timesteps(levels, cfg.pile.num_groups, sched.num_train_timesteps, self.solver_step, generator)
         t_prev = t - self.solver_step  # (b, f)
-        w = self.guidance[0] + (self.guidance[1] - self.guidance[0]) * torch.rand((b,), generator=generator)
-        w_embedding = guidance_embedding(w, cfg.unet.time_cond_proj_dim).to(x0.device)  # (b, d)
+        if self.guidance is None:  # no CFG: the teacher's conditional prediction, its own guidance label
+            w = None
+            w_embedding = self._label(torch.full((b,), sched.guidance_scale), x0.device)
+        else:
+            u = torch.rand((b,), generator=generator, device=generator.device).cpu()
+            w = self.guidance[0] + (self.guidance[1] - self.guidance[0]) * u
+            w_embedding = self._label(w, x0.device)  # (b, d)
 
-        # 4. the student's consistency output at t
+        # 3. the student's consistency output at t
         x_t = add_noise(x0, torch.randn(x0.shape, generator=generator, device=x0.device), self.alphas[t])[0]
         args = (ref_latents, conditions, w_embedding)
         c_skip, c_out = boundary_scalings(t, sched.timestep_scaling, x0.ndim)
         prediction = c_skip * x_t + c_out * self._x0(self, x_t, t, reference, *args)
 
         with torch.no_grad():
-            # 5. the teacher's guided DDIM step t -> t_prev (w = 1: the conditional prediction alone)
+            # 4. the teacher's (guided) DDIM step t -> t_prev
             x0_t, eps_t = self._teacher(x_t, t, reference, ref_latents, conditions, w)
             x_prev = ddim_step(x0_t, eps_t, self.alphas[t_prev])
 
-            # 6. the target's consistency output at t_prev
+            # 5. the target's consistency output at t_prev
             c_skip, c_out = boundary_scalings(t_prev, sched.timestep_scaling, x0.ndim)
             target = c_skip * x_prev + c_out * self._x0(self.target, x_prev, t_prev, reference, *args)
 
-        # 7. pseudo-Huber distance
+        # 6. pseudo-Huber distance
         diff = prediction.float() - target.float()
         return (torch.sqrt(diff.pow(2) + self.huber_c**2) - self.huber_c).mean()
 
@@ -137,19 +141,29 @@ class DistillObjective(torch.nn.Module):
         return x0_and_epsilon(x_t, out.float(), alphas, self.config.scheduler.prediction_type)[0]
 
     def _teacher(self, x_t: torch.Tensor, t: torch.Tensor, reference: torch.Tensor, ref_latents: torch.Tensor,
-                 conditions: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The teacher's CFG-combined x_0 and epsilon: uncond + w (cond - uncond), its own guidance token fixed."""
+                 conditions: torch.Tensor, w: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The teacher's x_0 and epsilon, CFG-combined (uncond + w (cond - uncond)) when w is given; the
+        teacher always sees its own guidance label."""
         alphas, kind = self.alphas[t], self.config.scheduler.prediction_type
-        fixed = guidance_embedding(torch.full((x_t.shape[0],), self.config.scheduler.guidance_scale),
-                                   self.config.unet.time_cond_proj_dim).to(x_t.device)
+        label = self._label(torch.full((x_t.shape[0],), self.config.scheduler.guidance_scale), x_t.device)
         run = lambda uncond: x0_and_epsilon(x_t, denoise(self.teacher, self.config, x_t, t, alphas == 0, reference,  # noqa: E731
-                                                         ref_latents, conditions, fixed, uncond).float(), alphas, kind)
+                                                         ref_latents, conditions, label, uncond).float(), alphas, kind)
         x0_c, eps_c = run(False)
-        if self.guidance[1] == 1.0:
+        if w is None:
             return x0_c, eps_c
         x0_u, eps_u = run(True)
         scale = append_dims(w[:, None].to(x_t.device), x_t.ndim)  # (b, 1, 1, 1, 1)
         return x0_u + scale * (x0_c - x0_u), eps_u + scale * (eps_c - eps_u)
+
+    def _label(self, w: torch.Tensor, device: torch.device) -> torch.Tensor:
+        return guidance_embedding(w, self.config.unet.time_cond_proj_dim).to(device)
+
+    def train(self, mode: bool = True) -> "DistillObjective":
+        """Train mode for the student only: the teacher, the target and the autoencoder stay in eval mode."""
+        super().train(mode)
+        for frozen in (self.teacher, self.target, self.vae):
+            frozen.eval()
+        return self
 
     @torch.no_grad()
     def update_target(self) -> None:

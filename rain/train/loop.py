@@ -48,8 +48,10 @@ def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
 
 
 def run(cfg: TrainConfig, module: torch.nn.Module, loader: torch.utils.data.DataLoader, step_fn: StepFn,
-        out: Path, resume: bool = True) -> torch.nn.Module:
-    """Train `module` for `cfg.steps` optimiser steps; return the unwrapped module."""
+        out: Path, resume: bool = True, after_step: Callable[[torch.nn.Module], None] | None = None,
+        ) -> torch.nn.Module:
+    """Train `module` for `cfg.steps` optimiser steps; return the unwrapped module. `after_step(module)` runs
+    after each real optimiser step (not after the micro-batches of gradient accumulation): an EMA update."""
     out.mkdir(parents=True, exist_ok=True)
     accelerator = make_accelerator(cfg)
     params = [p for p in module.parameters() if p.requires_grad]
@@ -72,6 +74,8 @@ def run(cfg: TrainConfig, module: torch.nn.Module, loader: torch.utils.data.Data
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+        if after_step is not None and accelerator.sync_gradients:
+            after_step(accelerator.unwrap_model(module))
         values = {k: float(v.detach()) for k, v in losses.items()}
         bar.set_postfix(loss=f"{values['loss']:.4f}")
         if (step + 1) % cfg.log_every == 0 and accelerator.is_main_process:

@@ -43,17 +43,18 @@ def prediction_target(x_t: torch.Tensor, x0: torch.Tensor, alphas: torch.Tensor,
     return (x_t - a.sqrt() * x0) / (1 - a).sqrt()  # epsilon
 
 
-def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: int, lowest: int,
+def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: int, stride: int,
                    generator: torch.Generator) -> torch.Tensor:
-    """(b, f) timesteps drawn uniformly inside each level's band, one draw per (clip, level) so a group's
-    frames share it: with 4 levels of 1000, level 0 (the newest, noisiest) is 750..999 and level 3 is
-    lowest..249. The pile's own timesteps [999, 749, 499, 249] are the bands' tops; clips stay stepped."""
+    """(b, f) timesteps on a grid of `stride` inside each level's band, one draw per (clip, level) so a
+    group's frames share it. The grid hangs from the band's top (the pile's own timestep) and stays >= stride:
+    with 4 levels of 1000 and stride 20, level 0 (the newest) draws from 999, 979, ..., 759 and level 3 from
+    249, 229, ..., 29 (LCD's DDIM grid, so the pile's timesteps, t = 999 included, are trained as often as
+    any other point and t - stride >= 0). Clips stay stepped: oldest group cleanest."""
     band = num_train_timesteps // num_levels
-    u = torch.rand((levels.shape[0], num_levels), generator=generator).to(levels.device)  # (b, levels)
     top = num_train_timesteps - 1 - band * torch.arange(num_levels, device=levels.device)  # (levels,)
-    bottom = (top - band + 1).clamp(min=lowest)
-    span = top - bottom + 1  # (levels,)
-    per_level = bottom + (u * span).long().minimum(span - 1)  # (b, levels)
+    count = torch.minimum(torch.full_like(top, (band - 1) // stride + 1), (top - stride) // stride + 1)  # grid points
+    u = torch.rand((levels.shape[0], num_levels), generator=generator, device=generator.device).to(levels.device)
+    per_level = top - stride * (u * count).long().minimum(count - 1)  # (b, levels)
     return per_level.gather(1, levels)  # (b, f)
 
 
@@ -62,7 +63,8 @@ def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, gene
     """frames (b, 3, f, S, S) in [0, 1] with one random colour gain and offset per (clip, level, RGB channel),
     N(0, sigma) each: what a stream's own slightly-wrong older estimates look like (exposure bias)."""
     b, levels_count = frames.shape[0], int(levels.max()) + 1
-    gain, offset = (torch.randn((2, b, levels_count, 3), generator=generator) * sigma).to(frames.device)
+    gain, offset = (torch.randn((2, b, levels_count, 3), generator=generator, device=generator.device)
+                    * sigma).to(frames.device)
     pick = lambda x: x.gather(1, levels[:, :, None].expand(-1, -1, 3)).transpose(1, 2)  # noqa: E731 (b, 3, f)
     return (frames * (1 + pick(gain))[..., None, None] + pick(offset)[..., None, None]).clamp(0, 1)
 
@@ -99,12 +101,15 @@ class RainObjective(torch.nn.Module):
     """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
-                 timesteps: str = "levels", context_jitter: float = 0.0) -> None:
+                 timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
         if timesteps == "bands" and config.pile.entry == "latent":
             raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
+        if timesteps == "bands" and context_jitter > 0:  # near t = 0 a v/epsilon target would scale the jitter ~24x
+            raise ValueError("context jitter is for the pile's own timesteps, not band timesteps (a teacher)")
+        self.band_stride = band_stride
         self.cond_drop, self.timestep_mode, self.context_jitter = cond_drop, timesteps, context_jitter
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
@@ -151,7 +156,8 @@ class RainObjective(torch.nn.Module):
 
         # 3. one UNet call over all frames at their own timesteps, seeing the reference (or, for the batches
         # `cond_drop` picks, nothing of it: the unconditional model a CFG teacher needs)
-        unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator) < self.cond_drop)
+        unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator, device=generator.device)
+                                                     < self.cond_drop)
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
                        self.guidance.expand(b, -1), unconditional)
         return F.mse_loss(pred.float(), target)
@@ -161,7 +167,8 @@ class RainObjective(torch.nn.Module):
         strength drawn per clip from U(strength_min, 1), as `RainPipeline.set_strength` lays them out."""
         pile_cfg = self.config.pile
         if self.timestep_mode == "bands":  # a many-step teacher: anywhere in each level's band
-            return band_timesteps(levels, pile_cfg.num_groups, self.config.scheduler.num_train_timesteps, 1, generator)
+            return band_timesteps(levels, pile_cfg.num_groups, self.config.scheduler.num_train_timesteps,
+                                  self.band_stride, generator)
         if pile_cfg.entry != "latent":
             return self.timesteps[levels]
         u = torch.rand((levels.shape[0],), generator=generator).to(levels.device)

@@ -110,7 +110,8 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
-    objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter).train()
+    objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter,
+                              cfg.solver_step).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
     loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
@@ -124,17 +125,23 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     teacher's guided few-step trajectory; exported with the guidance scale it embeds."""
     if not cfg.teacher:
         raise ValueError("--stage distill needs --teacher MODEL_DIR (a model trained with --timesteps bands)")
+    unused = [flag for flag, on in (("--cond-drop", cfg.cond_drop), ("--context-jitter", cfg.context_jitter),
+                                    ("--timesteps", cfg.timesteps != "levels"), ("--entry", cfg.entry),
+                                    ("--anchor", cfg.anchor != -1)) if on]
+    if unused:
+        raise ValueError(f"{', '.join(unused)} do not apply to --stage distill (the student keeps the teacher's pile)")
     teacher, config = load_models(Path(cfg.teacher), seed=cfg.seed)
     student, student_config = load_models(init or Path(cfg.teacher), seed=cfg.seed)
     if student_config != config:
         raise ValueError(f"the student ({init}) and the teacher ({cfg.teacher}) must share one architecture")
-    w_min, w_max = parse_guidance(cfg.guidance)
-    scale = w_min if w_min == w_max else config.scheduler.guidance_scale
-    if not w_min <= scale <= w_max:
+    guidance = parse_guidance(cfg.guidance)
+    scale = config.scheduler.guidance_scale if guidance is None or guidance[0] != guidance[1] else guidance[0]
+    if guidance is not None and not guidance[0] <= scale <= guidance[1]:
         raise ValueError(f"the model's guidance_scale {scale} is outside the distilled range {cfg.guidance}")
-    objective = DistillObjective(teacher, student, config, cfg.solver_step, (w_min, w_max), cfg.ema).train()
+    objective = DistillObjective(teacher, student, config, cfg.solver_step, guidance, cfg.ema).train()
     loader = _loader(cfg, config, config.pile.num_frames, cfg.seed + 2)
-    loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single_frames=False), out)
+    loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single_frames=False), out,
+             after_step=lambda m: m.update_target())
     config = dataclasses.replace(config, scheduler=dataclasses.replace(config.scheduler, guidance_scale=scale))
     save_models(student, config, out / "model")
     logger.info("distilled student exported to %s (guidance scale %.2f)", out / "model", scale)
