@@ -12,7 +12,7 @@ from rain.checkpoint import save_models
 from rain.config import tiny
 from rain.eval.cli import world_factory
 from rain.eval.evaluate import drift
-from rain.eval.metrics import flicker, psnr, ssim
+from rain.eval.metrics import flicker, psnr, ssim, summarize
 from rain.pipeline import RainPipeline
 
 
@@ -25,6 +25,9 @@ def test_metrics_on_known_images():
     assert flicker(truth, truth) == 0
     still = np.repeat(truth[:1], 3, axis=0)  # a frozen output of a moving truth flickers by the truth's change
     assert flicker(still, truth) == pytest.approx(np.abs(np.diff(truth.astype(np.float32), axis=0)).mean())
+    truth8, out8 = np.concatenate([truth, truth, truth[:2]]), np.concatenate([truth, noisy, noisy[:2]])
+    row = summarize(out8, truth8)  # 8 frames: the first quarter exact, the last quarter noisy
+    assert row["psnr_first_quarter"] > 90 and 25 < row["psnr_last_quarter"] < 30
 
 
 TINY_BENCH = ["--preset", "tiny", "--precision", "fp32", "--threads", "1", "--frames", "40", "--short-frames", "24",
