@@ -80,10 +80,12 @@ def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
 def test_ship_card_separates_drift_from_content():
     from rain.train.ship import metrics_table
 
-    result = {"pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0}, "no_temporal": {"psnr": 19.0, "ssim": 0.6,
-              "flicker": 6.0}, "flicker_ratio": 0.5,
+    result = {"pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0, "psnr_first_quarter": 22.0, "psnr_last_quarter": 19.0},
+              "no_temporal": {"psnr": 19.0, "ssim": 0.6, "flicker": 6.0, "psnr_first_quarter": 16.5,
+                              "psnr_last_quarter": 16.4}, "flicker_ratio": 0.5,
               "drift": {"frames": 10000, "window": 1000, "psnr_first": 16.0, "psnr_last": 15.0, "drift_db": 1.0,
                         "ablation_psnr_first": 15.0, "ablation_psnr_last": 14.2, "ablation_drift_db": 0.8,
                         "drift_vs_ablation_db": 0.2}}
     text = metrics_table(result)
+    assert "first quarter 22.00 dB, last quarter 19.00 dB (ablation 16.50 -> 16.40 dB)" in text
     assert "(-1.00 dB)" in text and "last 14.20 dB (-0.80 dB)" in text and "beyond the content: -0.20 dB" in text

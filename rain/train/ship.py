@@ -52,6 +52,10 @@ def metrics_table(result: dict) -> str:
     for key in ("psnr", "ssim", "flicker"):
         lines.append(f"| {key} | {pile[key]:.3f} | {ablation[key]:.3f} |")
     lines.append(f"\nflicker ratio (pile / ablation): {result['flicker_ratio']:.3f}")
+    if "psnr_first_quarter" in pile:  # quality lost within a sequence as the stream feeds on its own output
+        lines.append(f"within a sequence: first quarter {pile['psnr_first_quarter']:.2f} dB, last quarter "
+                     f"{pile['psnr_last_quarter']:.2f} dB (ablation {ablation['psnr_first_quarter']:.2f} -> "
+                     f"{ablation['psnr_last_quarter']:.2f} dB)")
     if result.get("entry") == "latent":
         lines.append(f"entry: img2img, the camera frame's latent noised to strength {result['strength']:g}")
     if "condition_as_output" in result:
