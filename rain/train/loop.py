@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedDataParallelKwargs
 from tqdm.auto import tqdm
 
 from rain.precision import cpu_has_native_bf16
@@ -30,8 +30,11 @@ def make_accelerator(cfg: TrainConfig) -> Accelerator:
     precision = cfg.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() or cpu_has_native_bf16() else "no"
+    # batches trained without the reference (--cond-drop) leave the reference net and image encoder without
+    # gradients, which multi-GPU DDP must be told about
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if cfg.cond_drop > 0 else []
     return Accelerator(mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum,
-                       cpu=not torch.cuda.is_available())
+                       cpu=not torch.cuda.is_available(), kwargs_handlers=handlers)
 
 
 def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
