@@ -207,6 +207,15 @@ def retarget_defaults(weights: str) -> dict[str, float]:
         return default_params()
 
 
+def styles_note(weights: str) -> str:
+    """" (learned styles: palette, grade)" for a style model trained on some style families only."""
+    try:
+        styles = resolve_entry(weights, CHECKPOINTS_ROOT)[0].styles
+    except WeightsError:  # not installed: the tab says so when a character is chosen
+        return ""
+    return f" (learned styles: {', '.join(styles)})" if styles else ""
+
+
 def pile_settings(weights: str) -> PileConfig | None:
     """The pile settings of the model serving a tab (its strength range), or None if it is not installed."""
     try:
@@ -256,7 +265,7 @@ def mode_tab(mode: str, weights: str) -> None:
             if examples_of(mode):
                 gr.Examples(examples_of(mode), inputs=reference, label="Example characters")
             status = gr.Markdown("Choose a character to start.")
-            gr.Markdown(f"Model: `{weights}`")
+            gr.Markdown(f"Model: `{weights}`" + styles_note(weights))
         with gr.Column(scale=1):
             camera = gr.Image(label="Camera", sources=["webcam"], streaming=True, type="numpy", height=256)
             readout = gr.Markdown("")

@@ -55,6 +55,8 @@ def test_face_tab_sliders_show_the_model_defaults(model):
     ('{"mode": "face", "retarget": {"ears": 1.0}}', "unknown retarget parameter"),
     ('{"mode": "face", "retarget": {"eye_horizontal": 99}}', "outside"),
     ('["face"]', "conditioning.json"),
+    ('{"mode": "style", "styles": ["palette", "oil"]}', "unknown style families"),
+    ('{"mode": "style", "styles": 3}', "conditioning.json"),
 ])
 def test_bad_conditioning_file_names_the_file_and_the_problem(tmp_path, model, text, match):
     (model / "conditioning.json").write_text(text)
@@ -75,6 +77,22 @@ def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
     assert entry.condition_mode == "face" and entry.retarget_defaults() == world_sliders(FaceWorldConfig())
     card = (out / "MODEL_CARD.md").read_text()
     assert "fine-tuned from checkpoints/body" in card and "`face` world" in card and "int8" in card
+
+
+def test_a_style_model_records_the_styles_it_learned(tmp_path, model):
+    result = {"mode": "style", "style_families": "palette,grade", "pile": {"psnr": 17.0, "ssim": 0.6, "flicker": 3.0},
+              "no_temporal": {"psnr": 16.0, "ssim": 0.5, "flicker": 6.0}, "flicker_ratio": 0.5}
+    (tmp_path / "eval.json").write_text(json.dumps(result))
+    out = tmp_path / "style"
+    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
+                      "--command", "python -m rain train ...", "--train-time", "1 min"]) == 0
+    entry = folder_entry(out)
+    assert entry.condition_mode == "style" and entry.styles == ("palette", "grade")
+    result["style_families"] = "all"
+    (tmp_path / "eval.json").write_text(json.dumps(result))
+    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
+                      "--command", "python -m rain train ...", "--train-time", "1 min"]) == 0
+    assert folder_entry(out).styles == ()
 
 
 def test_ship_card_separates_drift_from_content():

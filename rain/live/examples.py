@@ -16,14 +16,16 @@ from pathlib import Path
 import imageio.v2 as imageio
 
 from rain.train.config import HELD_OUT_SEED_START
+from rain.train.data import style_world_config
 
 WORLD_WRITERS = {"body": "rain.worlds.io", "face": "rain.worlds.face.world", "style": "rain.worlds.style_world"}
 EXAMPLE_SEEDS = tuple(HELD_OUT_SEED_START + 501 + i for i in range(4))  # four characters per mode (+500 is a close-up)
 DRIVING_FRAMES = 96  # about 4 s of motion at the world's 25 fps
 
 
-def write_examples(out: Path, size: int = 256) -> list[Path]:
-    """Write the example set into `out`; return the written files."""
+def write_examples(out: Path, size: int = 256, style_families: str = "") -> list[Path]:
+    """Write the example set into `out`; return the written files. `style_families` ("palette,grade"): the
+    style exemplars come from the families the shipped style model learned."""
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for mode, module in WORLD_WRITERS.items():
@@ -32,7 +34,10 @@ def write_examples(out: Path, size: int = 256) -> list[Path]:
             for seed in EXAMPLE_SEEDS:
                 folder = Path(tmp) / f"{mode}-{seed}"
                 frames = DRIVING_FRAMES if (mode, seed) == ("body", EXAMPLE_SEEDS[0]) else 1
-                write_sequence(seed, frames, size, folder)
+                if mode == "style" and style_families:
+                    write_sequence(seed, frames, size, folder, style_world_config(style_families))
+                else:
+                    write_sequence(seed, frames, size, folder)
                 target = out / mode / f"{seed}.png"
                 imageio.imwrite(target, imageio.imread(folder / "reference.png"))
                 written.append(target)
@@ -45,8 +50,9 @@ def write_examples(out: Path, size: int = 256) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("examples"))
+    parser.add_argument("--style-families", default="", help="style exemplars from these families (default: all)")
     args = parser.parse_args()
-    for path in write_examples(args.out):
+    for path in write_examples(args.out, style_families=args.style_families):
         print(path)
 
 

@@ -10,6 +10,7 @@ from typing import Sequence
 from rain.checkpoint import load_models, save_models
 from rain.quantize import STORAGE
 from rain.weights.runtime import write_conditioning
+from rain.worlds.style_filters import parse_families
 
 # eval mode -> procedural world, which is also the rain.conditioning mode the model is driven by
 WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}
@@ -87,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = json.loads(args.eval.read_text())
     models, config = load_models(args.model)
     save_models(models, config, args.out, storage=args.storage)
-    write_conditioning(args.out, WORLD_OF_MODE[result["mode"]], trained_retarget(result["mode"]))
+    families = result.get("style_families", "all")  # what `eval --style-families` narrowed the world to
+    styles = () if families == "all" else parse_families(families)
+    write_conditioning(args.out, WORLD_OF_MODE[result["mode"]], trained_retarget(result["mode"]), styles)
     (args.out / "eval.json").write_text(json.dumps(result, indent=2))
     params = sum(p.numel() for m in models.named_parts().values() for p in m.parameters()) / 1e6
     from rain.train.config import HELD_OUT_SEED_START

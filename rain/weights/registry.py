@@ -62,6 +62,7 @@ class WeightsEntry:
     dwpose_folder: str | None = None  # sub-folder with the DWPose ONNX pair, if the entry brings one
     license: str = ""  # of the weights, shown in the docs
     retarget: tuple[tuple[str, float], ...] = ()  # face: slider values it was trained around (others: published)
+    styles: tuple[str, ...] = ()  # style models: the style families it learned (rain.worlds.style_filters); () = all
 
     def retarget_defaults(self) -> dict[str, float]:
         """The face sliders' starting values for this model: the published ones with its own overrides."""

@@ -24,6 +24,7 @@ from rain.models import RainModels
 from rain.pipeline import RainPipeline
 from rain.precision import Precision
 from rain.state import ReferenceState, StreamState
+from rain.worlds.style_filters import parse_families
 from rain.weights.errors import CorruptWeightsError, MissingWeightsError
 from rain.weights.load import load_folder, load_published_entry
 from rain.weights.registry import CHECKPOINTS_ROOT, CONDITIONING_FILE, DEFAULT_WEIGHTS, REGISTRY, WeightsEntry
@@ -126,18 +127,23 @@ def folder_entry(folder: Path) -> WeightsEntry:
             conditioning = json.loads((folder / CONDITIONING_FILE).read_text())
             mode, retarget = conditioning.get("mode", "body"), conditioning.get("retarget", {})
             resolve_params(retarget)  # unknown names or out-of-range values are an error here, not in the UI
+            styles = parse_families(",".join(conditioning.get("styles", [])))
         except (ValueError, AttributeError, TypeError) as exc:
             raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: {exc}") from exc
         if mode not in MODES:
             raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: mode must be one of {MODES}, got {mode!r}")
     return WeightsEntry(name=folder.name, description=f"model folder {folder}", folder=str(folder.resolve()),
                         condition_mode=conditioning.get("mode", "body"),
-                        retarget=tuple(sorted(conditioning.get("retarget", {}).items())))
+                        retarget=tuple(sorted(conditioning.get("retarget", {}).items())),
+                        styles=styles if conditioning else ())
 
 
-def write_conditioning(folder: Path, mode: str, retarget: dict[str, float] | None = None) -> None:
-    """Record beside the weights the condition mode (and face slider values) a model was trained with."""
-    (Path(folder) / CONDITIONING_FILE).write_text(json.dumps({"mode": mode, "retarget": retarget or {}}, indent=2))
+def write_conditioning(folder: Path, mode: str, retarget: dict[str, float] | None = None,
+                       styles: tuple[str, ...] = ()) -> None:
+    """Record beside the weights the condition mode, face slider values and learned style families a model
+    was trained with."""
+    record = {"mode": mode, "retarget": retarget or {}, **({"styles": list(styles)} if styles else {})}
+    (Path(folder) / CONDITIONING_FILE).write_text(json.dumps(record, indent=2))
 
 
 def condition_config(entry: WeightsEntry, folder: Path, config: ModelConfig) -> ConditionConfig:

@@ -98,12 +98,12 @@ def make_sequence(seed: int, num_frames: int, size: int = StyleWorldConfig.size,
     return StyleWorld.from_seed(seed, num_frames, size, config).to_clip()
 
 
-def write_sequence(seed: int, num_frames: int, size: int, out: Path) -> None:
+def write_sequence(seed: int, num_frames: int, size: int, out: Path, config: StyleWorldConfig | None = None) -> None:
     """reference.png (exemplar), reference_content.png, conditions.mp4 (content), frames.mp4
     (styled ground truth), meta.json (style family and parameters, source)."""
     from rain.worlds.io import _writer  # imageio-ffmpeg only when writing
     import imageio.v2 as imageio
-    world = StyleWorld.from_seed(seed, num_frames, size)
+    world = StyleWorld.from_seed(seed, num_frames, size, config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     imageio.imwrite(out / "reference.png", world.reference)
