@@ -91,9 +91,9 @@ def test_shipped_modes_encode_and_others_are_refused_clearly(client):
     example = sorted(Path("examples/face").glob("*.png"))[0]
     _, status = client.predict(handle_file(str(example)), "face", api_name="/encode_reference")
     assert status == "encoded for Face morphing at 256x256"
-    with pytest.raises(Exception) as excinfo:  # no style model is shipped yet
-        client.predict(handle_file(str(EXAMPLE)), "style", api_name="/encode_reference")
-    assert "Style transfer is not available" in error_text(excinfo)
+    style = sorted(Path("examples/style").glob("*.png"))[0]
+    _, status = client.predict(handle_file(str(style)), "style", api_name="/encode_reference")
+    assert status == "encoded for Style transfer at 256x256"
     with pytest.raises(Exception) as excinfo:
         client.predict(handle_file(str(EXAMPLE)), "dance", api_name="/encode_reference")
     assert "not in the list of choices" in error_text(excinfo)

@@ -1,4 +1,4 @@
-"""The shipped CPU-tier models (checkpoints/body and checkpoints/face; no style model is shipped) load and animate fresh held-out sequences
+"""The shipped CPU-tier models (checkpoints/body, face and style) load and animate fresh held-out sequences
 above a quality floor, with far less flicker than the same weights without temporal attention; real
 photos drive the shipped face model through the live path (detect -> retarget -> condition -> model)."""
 
@@ -22,7 +22,7 @@ from rain.worlds.face.measure import real_photos
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 FLOOR_MARGIN_DB = 1.5  # the floor sits this far below the PSNR measured at shipping time
-MODES = {"motion": "body", "face": "face"}  # eval mode -> shipped folder
+MODES = {"motion": "body", "face": "face", "style": "style"}  # eval mode -> shipped folder
 
 
 def shipped(folder: str) -> RainPipeline:
@@ -34,13 +34,18 @@ def shipped(folder: str) -> RainPipeline:
 def test_shipped_model_animates_a_held_out_sequence(mode):
     folder = CHECKPOINTS / MODES[mode]
     measured = json.loads((folder / "eval.json").read_text())
-    assert measured["mode"] == mode and folder_entry(folder).condition_mode == MODES[mode]
+    entry = folder_entry(folder)
+    assert measured["mode"] == mode and entry.condition_mode == MODES[mode]
     pipeline = shipped(MODES[mode])
-    world = world_factory(mode, pipeline.config.resolution)(HELD_OUT_SEED_START + 4321, 24)
+    families = ",".join(entry.styles)  # a style model is measured on the styles it learned
+    world = world_factory(mode, pipeline.config.resolution, families)(HELD_OUT_SEED_START + 4321, 24)
     pairs = list(stream_sequence(pipeline, world, seed=0))
     out, truth = np.stack([o for o, _ in pairs]), np.stack([t for _, t in pairs])
     assert out.shape == (24, pipeline.config.resolution, pipeline.config.resolution, 3)
     quality = psnr(out, truth)
+    if mode == "style":  # one sequence of one style: compare with showing the unstyled camera frame instead
+        unstyled = psnr(np.stack([c for _, c, _ in world.frames()]), truth)
+        assert quality > unstyled, f"{quality:.2f} dB, the unstyled camera frame {unstyled:.2f} dB"
     assert quality > measured["pile"]["psnr"] - FLOOR_MARGIN_DB, f"{quality:.2f} dB, shipped at {measured['pile']['psnr']:.2f}"
     # the temporal modules do their job: far less flicker than the same weights without them
     plain = np.stack([o for o, _ in stream_sequence(without_temporal(pipeline), world, seed=0)])

@@ -29,7 +29,7 @@ A small RAIN model (reference net, temporal denoising UNet, pose guider, image e
 - Reproduce: `{command}`
 - Training time on 2 CPU cores: {train_time}
 
-## Measured on held-out sequences (`python -m rain eval --mode {mode} --model checkpoints/{name} --json ...`)
+## Measured on held-out sequences (`python -m rain eval --mode {mode}{families} --model checkpoints/{name} --json ...`)
 {metrics}
 
 ## Limits
@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name=args.out.name, mode=result["mode"], world=WORLD_OF_MODE[result["mode"]], origin=args.origin,
         storage=STORAGE_TEXT[args.storage], params=params, resolution=config.resolution,
         groups=config.pile.num_groups, per=config.pile.frames_per_group, held_out=HELD_OUT_SEED_START,
-        command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits))
+        command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits,
+        families=f" --style-families {','.join(styles)}" if styles else ""))
     print(f"shipped {args.out}")
     return 0
