@@ -121,7 +121,7 @@ def resolve_entry(weights: str | Path | WeightsEntry, root: Path) -> tuple[Weigh
 
 def folder_entry(folder: Path) -> WeightsEntry:
     """A model folder in our format as an entry; its conditioning.json (if any) says how it was trained."""
-    conditioning = {}
+    conditioning, styles = {}, ()
     if (folder / CONDITIONING_FILE).is_file():
         try:
             conditioning = json.loads((folder / CONDITIONING_FILE).read_text())
@@ -135,7 +135,7 @@ def folder_entry(folder: Path) -> WeightsEntry:
     return WeightsEntry(name=folder.name, description=f"model folder {folder}", folder=str(folder.resolve()),
                         condition_mode=conditioning.get("mode", "body"),
                         retarget=tuple(sorted(conditioning.get("retarget", {}).items())),
-                        styles=styles if conditioning else ())
+                        styles=styles)
 
 
 def write_conditioning(folder: Path, mode: str, retarget: dict[str, float] | None = None,
