@@ -24,7 +24,7 @@ from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.vae import encode
 from rain.scheduler import SIGMA_DATA, alphas_cumprod, append_dims, guidance_embedding
-from rain.train.objective import add_noise, band_timesteps, denoise
+from rain.train.objective import add_noise, band_timesteps, denoise, encode_clip
 
 
 def x0_and_epsilon(x_t: torch.Tensor, output: torch.Tensor, alphas: torch.Tensor, prediction_type: str,
@@ -97,11 +97,11 @@ class DistillObjective(torch.nn.Module):
         """batch: reference (b, 3, S, S), conditions/frames (b, 3, f, S, S); levels (b, f) -> scalar loss."""
         cfg, sched = self.config, self.config.scheduler
         frames, conditions, reference = batch["frames"], batch["conditions"], batch["reference"]
-        b, _, f = frames.shape[:3]
+        b = frames.shape[0]
 
         # 1. latents of the ground truth and of the reference (frozen autoencoder)
         with torch.no_grad():
-            x0 = encode(self.vae, frames.transpose(1, 2).flatten(0, 1)).unflatten(0, (b, f)).transpose(1, 2).float()
+            x0 = encode_clip(self.vae, frames)  # (b, c, f, h, w)
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
 
         # 2. each group at a grid timestep in its level's band, one solver step below it; w per clip

@@ -43,6 +43,12 @@ def prediction_target(x_t: torch.Tensor, x0: torch.Tensor, alphas: torch.Tensor,
     return (x_t - a.sqrt() * x0) / (1 - a).sqrt()  # epsilon
 
 
+def encode_clip(vae: torch.nn.Module, clip: torch.Tensor) -> torch.Tensor:
+    """(b, 3, f, S, S) frames in [0, 1] -> (b, c, f, h, w) float latents (frame by frame)."""
+    b, f = clip.shape[0], clip.shape[2]
+    return encode(vae, clip.transpose(1, 2).flatten(0, 1)).unflatten(0, (b, f)).transpose(1, 2).float()
+
+
 def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: int, stride: int,
                    generator: torch.Generator) -> torch.Tensor:
     """(b, f) timesteps on a grid of `stride` inside each level's band, one draw per (clip, level) so a
@@ -129,8 +135,7 @@ class RainObjective(torch.nn.Module):
 
         # 1. latents of the ground truth and of the reference (frozen autoencoder)
         with torch.no_grad():
-            x0 = encode(self.vae, frames.transpose(1, 2).flatten(0, 1))  # (b*f, c, h, w)
-            x0 = x0.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
+            x0 = encode_clip(self.vae, frames)  # (b, c, f, h, w)
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
@@ -141,14 +146,12 @@ class RainObjective(torch.nn.Module):
         target = {"v_prediction": v, "epsilon": noise, "sample": x0}[self.config.scheduler.prediction_type]
         if self.context_jitter > 0:  # older groups carry colour errors, as the stream's own estimates do
             with torch.no_grad():
-                wrong = encode(self.vae, jitter_groups(frames, levels, self.context_jitter, generator)
-                               .transpose(1, 2).flatten(0, 1)).unflatten(0, (b, f)).transpose(1, 2).float()
+                wrong = encode_clip(self.vae, jitter_groups(frames, levels, self.context_jitter, generator))
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
             with torch.no_grad():
-                content = encode(self.vae, conditions.transpose(1, 2).flatten(0, 1))
-                content = content.unflatten(0, (b, f)).transpose(1, 2).float()  # (b, c, f, h, w)
+                content = encode_clip(self.vae, conditions)  # (b, c, f, h, w)
             entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
             x_t = torch.where(entering, add_noise(content, noise, alphas)[0], x_t)
             prediction = self.config.scheduler.prediction_type  # v and epsilon must match that x_t
