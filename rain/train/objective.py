@@ -131,7 +131,7 @@ class RainObjective(torch.nn.Module):
                 ) -> torch.Tensor:
         """batch: reference (b, 3, S, S), conditions/frames (b, 3, f, S, S); levels (b, f) -> scalar loss."""
         frames, conditions, reference = batch["frames"], batch["conditions"], batch["reference"]
-        b, _, f = frames.shape[:3]
+        b = frames.shape[0]
 
         # 1. latents of the ground truth and of the reference (frozen autoencoder)
         with torch.no_grad():
