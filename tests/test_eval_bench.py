@@ -142,7 +142,7 @@ def test_eval_narrows_the_style_world_to_trained_families(tmp_path):
             "--sequences", "1", "--frames", "5", "--drift-frames", "0", "--style-families", "palette,grade"]
     assert rain_main([args[0], "--mode", "style", *args[1:]]) == 0
     assert json.loads((tmp_path / "e.json").read_text())["style_families"] == "palette,grade"
-    with pytest.raises(ValueError, match="--mode style only"):
+    with pytest.raises(ValueError, match="style world only"):
         rain_main([args[0], "--mode", "motion", *args[1:]])
     with pytest.raises(ValueError, match="unknown style families"):
         rain_main([args[0], "--mode", "style", *args[1:-1], "palette,oil"])

@@ -57,6 +57,8 @@ def test_face_tab_sliders_show_the_model_defaults(model):
     ('["face"]', "conditioning.json"),
     ('{"mode": "style", "styles": ["palette", "oil"]}', "unknown style families"),
     ('{"mode": "style", "styles": 3}', "conditioning.json"),
+    ('{"mode": "face", "face_style": "mesh"}', "face_style must be one of"),
+    ('{"mode": "face", "face_style": ["dots"]}', "face_style must be one of"),
 ])
 def test_bad_conditioning_file_names_the_file_and_the_problem(tmp_path, model, text, match):
     (model / "conditioning.json").write_text(text)
@@ -107,3 +109,25 @@ def test_ship_card_separates_drift_from_content():
     text = metrics_table(result)
     assert "first quarter 22.00 dB, last quarter 19.00 dB (ablation 16.50 -> 16.40 dB)" in text
     assert "(-1.00 dB)" in text and "last 14.20 dB (-0.80 dB)" in text and "beyond the content: -0.20 dB" in text
+
+
+def test_face_condition_style_goes_from_eval_to_ship_to_the_live_conditioner(tmp_path, model):
+    from rain.eval.cli import face_condition
+    from rain.weights.runtime import load_weights
+
+    assert face_condition("face", model, None) == "dots"  # no record: the published condition
+    assert face_condition("face", model, "contours") == "contours"  # a run's export: the flag says
+    result = {"mode": "face", "face_condition": "contours", "pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0},
+              "no_temporal": {"psnr": 19.0, "ssim": 0.6, "flicker": 6.0}, "flicker_ratio": 0.5}
+    (tmp_path / "eval.json").write_text(json.dumps(result))
+    out = tmp_path / "face"
+    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
+                      "--command", "python -m rain train ... --face-condition contours", "--train-time", "1 min"]) == 0
+    assert json.loads((out / "conditioning.json").read_text())["face_style"] == "contours"
+    assert "--mode face --face-condition contours --model" in (out / "MODEL_CARD.md").read_text()
+    assert load_weights(out).condition.face_style == "contours"  # what the face tab's conditioner draws
+    assert face_condition("face", out, None) == "contours"  # eval reads the record
+    with pytest.raises(ValueError, match="trained on the 'contours' face condition"):
+        face_condition("face", out, "dots")
+    with pytest.raises(ValueError, match="mode face only"):
+        face_condition("motion", model, "dots")

@@ -12,7 +12,8 @@ from rain.config import tiny
 from rain.models import build_models
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
-from rain.train.data import ClipStream, style_world_config
+from rain.train.data import ClipStream
+from rain.worlds.options import style_world_config
 from rain.worlds.style_world import StyleWorld
 from rain.models.vae import encode
 from rain.train.objective import RainObjective, jitter_groups, pile_levels, prediction_target, sample_levels
@@ -113,6 +114,19 @@ def test_style_families_narrow_the_style_world():
         ClipStream("style", 2, 32, seed=1, style_families="palette,oil")
     with pytest.raises(ValueError, match="style world only"):
         ClipStream("body", 2, 32, seed=1, style_families="palette")
+
+
+def test_face_condition_picks_the_face_worlds_condition_images():
+    dots = next(iter(ClipStream("face", 2, 64, seed=1)))
+    contours = next(iter(ClipStream("face", 2, 64, seed=1, face_condition="contours")))
+    assert torch.equal(dots["frames"], contours["frames"])  # the same clip, drawn another way
+    assert not torch.equal(dots["conditions"], contours["conditions"])
+    assert torch.equal(next(iter(ClipStream("face", 2, 64, seed=1, face_condition="dots")))["conditions"],
+                       dots["conditions"])
+    with pytest.raises(ValueError, match="face condition must be one of"):
+        ClipStream("face", 2, 64, seed=1, face_condition="mesh")
+    with pytest.raises(ValueError, match="face world only"):
+        ClipStream("body", 2, 64, seed=1, face_condition="contours")
 
 
 def test_recipe_chains_resumes_and_exports(tmp_path):

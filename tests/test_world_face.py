@@ -10,6 +10,7 @@ from rain.conditioning.config import ConditionConfig
 from rain.conditioning.landmarks import LEFT_EYE, MOUTH, RIGHT_EYE, face_axes
 from rain.worlds.body import Clip
 from rain.worlds.cli import main as synth_main
+from rain.worlds.config import FaceWorldConfig
 from rain.worlds.face import FaceWorld, make_clip, make_sequence
 
 SIZE = 64
@@ -96,6 +97,20 @@ def test_contour_conditions_on_request():
     lm, cond, _ = next(world.frames())
     assert np.array_equal(cond, render_condition(ConditionConfig(mode="face", resolution=SIZE,
                                                                  face_style="contours"), lm))
+
+
+def test_synth_writes_contour_conditions_on_request(tmp_path):
+    args = ["--world", "face", "--seed", "2", "--frames", "1", "--size", str(SIZE)]
+    for style in ("dots", "contours"):
+        assert synth_main([*args, "--out", str(tmp_path / style), "--face-condition", style]) == 0
+    world = FaceWorld.from_seed(2, 1, SIZE, FaceWorldConfig(condition_style="contours"))
+    written = imageio.imread(tmp_path / "contours" / "reference_condition.png")
+    assert np.array_equal(written, world.condition(world.reference_landmarks))
+    assert not np.array_equal(written, imageio.imread(tmp_path / "dots" / "reference_condition.png"))
+    for bad, match in ((["--face-condition", "mesh"], "face condition must be one of"),
+                       (["--world", "body", "--face-condition", "dots"], "face world only")):
+        with pytest.raises(SystemExit, match=match):
+            synth_main([*args, "--out", str(tmp_path / "bad"), *bad])
 
 
 def test_mediapipe_reads_the_driving_frames():

@@ -10,7 +10,8 @@ FaceStyle = Literal["dots", "contours"]
 StyleEdges = Literal["none", "overlay", "only"]
 
 MODES: tuple[str, ...] = ("body", "face", "style")
-_CHOICES = {"backend": ("auto", "mediapipe", "dwpose"), "face_style": ("dots", "contours"),
+FACE_STYLES: tuple[str, ...] = ("dots", "contours")
+_CHOICES = {"backend": ("auto", "mediapipe", "dwpose"), "face_style": FACE_STYLES,
             "style_edges": ("none", "overlay", "only")}
 
 

@@ -13,27 +13,43 @@ from typing import Sequence
 import numpy as np
 
 from rain.checkpoint import load_models
+from rain.conditioning.config import FACE_STYLES
 from rain.eval.evaluate import condition_baseline, drift, evaluate_sequences, without_temporal
 from rain.eval.media import contact_sheet, write_mp4
 from rain.pipeline import RainPipeline
-from rain.train.data import style_world_config
+from rain.worlds.options import world_config
+from rain.weights.runtime import folder_entry
 
 
 WORLDS = {"motion": ("rain.worlds.body", "BodyWorld"), "face": ("rain.worlds.face.world", "FaceWorld"),
           "style": ("rain.worlds.style_world", "StyleWorld")}  # eval mode -> held-out world class
+# eval mode -> procedural world, which is also the rain.conditioning mode the model is driven by
+WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}
 
 
-def world_factory(mode: str, size: int, style_families: str = ""):
+def world_factory(mode: str, size: int, style_families: str = "", face_condition: str = ""):
     """seed, frames -> a held-out world of `mode` (every world exposes reference and frames());
-    `style_families` ("palette,grade") narrows the style world to the families a model was trained on."""
+    `style_families` ("palette,grade") narrows the style world to the families a model was trained on,
+    `face_condition` ("dots" | "contours") draws the face world's conditions the way the model was trained."""
     module, name = WORLDS[mode]
     world_class = getattr(importlib.import_module(module), name)
-    if not style_families:
-        return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size)
-    if mode != "style":
-        raise ValueError(f"--style-families applies to --mode style only, not {mode!r}")
-    config = style_world_config(style_families)
+    config = world_config(WORLD_OF_MODE[mode], style_families, face_condition)
     return lambda seed, frames: world_class.from_seed(seed, num_frames=frames, size=size, config=config)
+
+
+def face_condition(mode: str, model: Path, requested: str | None) -> str:
+    """Face mode: the face condition to evaluate with; the model folder's conditioning.json (if any) decides,
+    and a different `requested` one is an error (a model is only meaningful on the condition it learned)."""
+    if mode != "face":
+        if requested:
+            raise ValueError(f"--face-condition applies to --mode face only, not {mode!r}")
+        return ""
+    recorded = folder_entry(model).face_style  # the default when the folder records nothing
+    has_record = (model / "conditioning.json").is_file()
+    if requested and has_record and requested != recorded:
+        raise ValueError(f"{model} was trained on the {recorded!r} face condition (its conditioning.json), "
+                         f"not {requested!r}")
+    return requested or recorded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
     p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
     p.add_argument("--style-families", default="", help="style mode: comma-separated families (default: all)")
+    p.add_argument("--face-condition", choices=FACE_STYLES,
+                   help="face mode: the condition the model was trained on (default: its conditioning.json, else dots)")
     p.add_argument("--media", type=Path, help="folder for the mp4 and contact sheet (default: next to --json)")
     return p
 
@@ -58,10 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
         config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, strength=args.strength))
     pipeline = RainPipeline(models, config)
-    make_world = world_factory(args.mode, config.resolution, args.style_families)
+    face = face_condition(args.mode, args.model, args.face_condition)
+    make_world = world_factory(args.mode, config.resolution, args.style_families, face)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
                     "entry": config.pile.entry, "strength": config.pile.strength,
-                    "style_families": args.style_families or "all"}
+                    "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
     result["pile"], (out, truth, _) = evaluate_sequences(pipeline, make_world, args.sequences, args.frames)

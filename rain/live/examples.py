@@ -16,7 +16,7 @@ from pathlib import Path
 import imageio.v2 as imageio
 
 from rain.train.config import HELD_OUT_SEED_START
-from rain.train.data import style_world_config
+from rain.worlds.options import style_world_config
 
 WORLD_WRITERS = {"body": "rain.worlds.io", "face": "rain.worlds.face.world", "style": "rain.worlds.style_world"}
 EXAMPLE_SEEDS = tuple(HELD_OUT_SEED_START + 501 + i for i in range(4))  # four characters per mode (+500 is a close-up)

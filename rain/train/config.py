@@ -13,6 +13,7 @@ class TrainConfig:
     stage: Stage = "pile"  # autoencoder | image (spatial parts on single frames) | pile (everything, pile-shaped clips)
     world: str = "body"  # procedural world the clips come from
     style_families: str = ""  # style world only: comma-separated style families to draw from ("" = all)
+    face_condition: str = ""  # face world only: "dots" (the published 26 dots) or "contours" (68-point lines); "" = the world's default
     steps: int = 1000  # optimiser steps of this stage
     batch_size: int = 2  # clips (pile) or frames (image, autoencoder) per step
     lr: float = 3e-4  # AdamW learning rate after warm-up

@@ -9,43 +9,26 @@ import torch
 
 from rain.images import to_tensor
 from rain.train.config import HELD_OUT_SEED_START
+from rain.worlds.options import WORLD_MODULES, world_config
 
 
-WORLD_MODULES = {"body": "rain.worlds.body", "face": "rain.worlds.face", "style": "rain.worlds.style_world"}
-
-
-def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int, style_families: str = ""):
-    """One clip of `world` (each world module exposes the same `make_clip(rng, num_frames, size)`);
-    `style_families` ("palette,grade") narrows the style world's styles (a curriculum)."""
+def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int, config=None):
+    """One clip of `world` (each world module exposes the same `make_clip(rng, num_frames, size, config)`)."""
     if world not in WORLD_MODULES:
         raise ValueError(f"unknown world {world!r}; available: {', '.join(WORLD_MODULES)}")
     import importlib
 
-    module = importlib.import_module(WORLD_MODULES[world])
-    if not style_families:
-        return module.make_clip(rng, num_frames, size)
-    if world != "style":
-        raise ValueError(f"style families apply to the style world only, not {world!r}")
-    return module.make_clip(rng, num_frames, size, style_world_config(style_families))
-
-
-def style_world_config(style_families: str):
-    """The style world's config drawing only from `style_families` (validated)."""
-    from rain.worlds.config import StyleWorldConfig
-    from rain.worlds.style_filters import parse_families
-
-    return StyleWorldConfig(families=parse_families(style_families))
+    return importlib.import_module(WORLD_MODULES[world]).make_clip(rng, num_frames, size, config)
 
 
 class ClipStream(torch.utils.data.IterableDataset):
     """Endless clips: reference (3, S, S), conditions and frames (3, T, S, S), all in [0, 1]."""
 
-    def __init__(self, world: str, num_frames: int, size: int, seed: int, style_families: str = "") -> None:
+    def __init__(self, world: str, num_frames: int, size: int, seed: int, style_families: str = "",
+                 face_condition: str = "") -> None:
         super().__init__()
         self.world, self.num_frames, self.size, self.seed = world, num_frames, size, seed
-        self.style_families = style_families
-        if style_families:
-            world_clip(world, np.random.default_rng(0), 1, 16, style_families)  # fail before training starts
+        self.config = world_config(world, style_families, face_condition)  # fails before training starts
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
@@ -54,7 +37,7 @@ class ClipStream(torch.utils.data.IterableDataset):
         while True:
             # each clip is a fresh world drawn from a training seed (< HELD_OUT_SEED_START)
             clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
-            clip = world_clip(self.world, clip_rng, self.num_frames, self.size, self.style_families)
+            clip = world_clip(self.world, clip_rng, self.num_frames, self.size, self.config)
             yield {
                 "reference": to_tensor(clip.reference),
                 "conditions": to_tensor(clip.conditions).transpose(0, 1),

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Sequence
 
 from rain.checkpoint import load_models, save_models
+from rain.eval.cli import WORLD_OF_MODE
 from rain.quantize import STORAGE
 from rain.weights.runtime import write_conditioning
 from rain.worlds.style_filters import parse_families
 
-# eval mode -> procedural world, which is also the rain.conditioning mode the model is driven by
-WORLD_OF_MODE = {"motion": "body", "face": "face", "style": "style"}
 STORAGE_TEXT = {"float32": "fp32", "float16": "fp16",
                 "int8": "int8 with one fp16 scale per output channel (biases and norms fp16)"}
 
@@ -90,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     save_models(models, config, args.out, storage=args.storage)
     families = result.get("style_families", "all")  # what `eval --style-families` narrowed the world to
     styles = () if families == "all" else parse_families(families)
-    write_conditioning(args.out, WORLD_OF_MODE[result["mode"]], trained_retarget(result["mode"]), styles)
+    write_conditioning(args.out, WORLD_OF_MODE[result["mode"]], trained_retarget(result["mode"]), styles,
+                       result.get("face_condition"))
     (args.out / "eval.json").write_text(json.dumps(result, indent=2))
     params = sum(p.numel() for m in models.named_parts().values() for p in m.parameters()) / 1e6
     from rain.train.config import HELD_OUT_SEED_START
@@ -100,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage=STORAGE_TEXT[args.storage], params=params, resolution=config.resolution,
         groups=config.pile.num_groups, per=config.pile.frames_per_group, held_out=HELD_OUT_SEED_START,
         command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits,
-        families=f" --style-families {','.join(styles)}" if styles else ""))
+        families=(f" --style-families {','.join(styles)}" if styles else "")
+        + (f" --face-condition {result['face_condition']}" if result.get("face_condition") else "")))
     print(f"shipped {args.out}")
     return 0

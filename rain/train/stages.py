@@ -37,7 +37,7 @@ IMAGE_FRAMES_PER_CLIP = 4  # image stage: single frames taken from each clip
 
 
 def _loader(cfg: TrainConfig, config: ModelConfig, frames: int, start_seed: int) -> torch.utils.data.DataLoader:
-    stream = ClipStream(cfg.world, frames, config.resolution, start_seed, cfg.style_families)
+    stream = ClipStream(cfg.world, frames, config.resolution, start_seed, cfg.style_families, cfg.face_condition)
     return torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rain.conditioning.config import ConditionConfig
 from rain.conditioning.retarget import default_params
 from rain.config import ModelConfig, sd15
 
@@ -63,6 +64,7 @@ class WeightsEntry:
     license: str = ""  # of the weights, shown in the docs
     retarget: tuple[tuple[str, float], ...] = ()  # face: slider values it was trained around (others: published)
     styles: tuple[str, ...] = ()  # style models: the style families it learned (rain.worlds.style_filters); () = all
+    face_style: str = ConditionConfig.face_style  # face models: the face condition drawn in training ("dots" | "contours")
 
     def retarget_defaults(self) -> dict[str, float]:
         """The face sliders' starting values for this model: the published ones with its own overrides."""

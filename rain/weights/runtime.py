@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rain.conditioning.config import MODES, ConditionConfig
+from rain.conditioning.config import FACE_STYLES, MODES, ConditionConfig
 from rain.conditioning.retarget import resolve_params
 from rain.config import ModelConfig
 from rain.models import RainModels
@@ -122,35 +122,41 @@ def resolve_entry(weights: str | Path | WeightsEntry, root: Path) -> tuple[Weigh
 def folder_entry(folder: Path) -> WeightsEntry:
     """A model folder in our format as an entry; its conditioning.json (if any) says how it was trained."""
     conditioning, styles = {}, ()
+    face_style = ConditionConfig.face_style
     if (folder / CONDITIONING_FILE).is_file():
         try:
             conditioning = json.loads((folder / CONDITIONING_FILE).read_text())
             mode, retarget = conditioning.get("mode", "body"), conditioning.get("retarget", {})
             resolve_params(retarget)  # unknown names or out-of-range values are an error here, not in the UI
             styles = parse_families(",".join(conditioning.get("styles", [])))
+            face_style = conditioning.get("face_style", face_style)
         except (ValueError, AttributeError, TypeError) as exc:
             raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: {exc}") from exc
         if mode not in MODES:
             raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: mode must be one of {MODES}, got {mode!r}")
+        if face_style not in FACE_STYLES:
+            raise CorruptWeightsError(f"{folder / CONDITIONING_FILE}: face_style must be one of {FACE_STYLES}, "
+                                      f"got {face_style!r}")
     return WeightsEntry(name=folder.name, description=f"model folder {folder}", folder=str(folder.resolve()),
                         condition_mode=conditioning.get("mode", "body"),
                         retarget=tuple(sorted(conditioning.get("retarget", {}).items())),
-                        styles=styles)
+                        styles=styles, face_style=face_style)
 
 
 def write_conditioning(folder: Path, mode: str, retarget: dict[str, float] | None = None,
-                       styles: tuple[str, ...] = ()) -> None:
-    """Record beside the weights the condition mode, face slider values and learned style families a model
-    was trained with."""
-    record = {"mode": mode, "retarget": retarget or {}, **({"styles": list(styles)} if styles else {})}
+                       styles: tuple[str, ...] = (), face_style: str | None = None) -> None:
+    """Record beside the weights the condition mode, face slider values, learned style families and face
+    condition style a model was trained with."""
+    record = {"mode": mode, "retarget": retarget or {}, **({"styles": list(styles)} if styles else {}),
+              **({"face_style": face_style} if face_style else {})}
     (Path(folder) / CONDITIONING_FILE).write_text(json.dumps(record, indent=2))
 
 
 def condition_config(entry: WeightsEntry, folder: Path, config: ModelConfig) -> ConditionConfig:
+    condition = ConditionConfig(mode=entry.condition_mode, resolution=config.resolution, face_style=entry.face_style)
     if entry.dwpose_folder is None:
-        return ConditionConfig(mode=entry.condition_mode, resolution=config.resolution)
-    return ConditionConfig(mode=entry.condition_mode, resolution=config.resolution, backend="dwpose",
-                           dwpose_dir=str(folder / entry.dwpose_folder))
+        return condition
+    return dataclasses.replace(condition, backend="dwpose", dwpose_dir=str(folder / entry.dwpose_folder))
 
 
 def make_pipeline(models: RainModels, config: ModelConfig, device: torch.device, precision: Precision = "auto",

@@ -86,7 +86,7 @@ class FaceWorldConfig:
     driving_size: int = 512  # side of the square driving video (pixels)
     driving_crop: float = _LIVE.crop_ratio  # the world square is this centre crop of the driving frame
     face_dot_radius: float = ConditionConfig(mode="face").face_dot_radius  # condition dots (live value)
-    condition_style: str = "dots"  # "dots": the published 26-dot condition; "contours": 68-point lines
+    condition_style: str = ConditionConfig.face_style  # "dots": the published 26-dot condition; "contours": 68-point lines
     video_quality: int = 8  # imageio-ffmpeg quality (0..10) of the written mp4s
 
 

@@ -10,6 +10,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 from rain.worlds.body import BodyWorld
+from rain.worlds.config import WorldConfig
 from rain.worlds.skeleton import PARAMS
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ def write_world(world: BodyWorld, seed: int, out: Path) -> None:
     log.info("wrote %d frames of world body seed %d to %s", world.num_frames, seed, out)
 
 
-def write_sequence(seed: int, num_frames: int, size: int, out: Path) -> None:
+def write_sequence(seed: int, num_frames: int, size: int, out: Path, config: WorldConfig | None = None) -> None:
     """The sequence of a seed on disk: reference.png, reference_condition.png, conditions.mp4,
     frames.mp4 (ground truth), driving.mp4 (human-looking, for the live detector), landmarks.npz
     (body (T, 18, 2), body_conf (T, 18), reference_*, camera, params, joints_3d), meta.json."""
-    write_world(BodyWorld.from_seed(seed, num_frames, size), seed, out)
+    write_world(BodyWorld.from_seed(seed, num_frames, size, config), seed, out)

@@ -128,7 +128,7 @@ def make_sequence(seed: int, num_frames: int, size: int = FaceWorldConfig.size,
     return FaceWorld.from_seed(seed, num_frames, size, config).to_clip()
 
 
-def write_sequence(seed: int, num_frames: int, size: int, out: Path) -> None:
+def write_sequence(seed: int, num_frames: int, size: int, out: Path, config: FaceWorldConfig | None = None) -> None:
     """Write the sequence of a seed to ``out``; see `rain.worlds.face.io.write_world` for the files."""
     from rain.worlds.face.io import write_world  # lazy: imageio-ffmpeg only when writing
-    write_world(FaceWorld.from_seed(seed, num_frames, size), seed, out)
+    write_world(FaceWorld.from_seed(seed, num_frames, size, config), seed, out)
