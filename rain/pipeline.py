@@ -6,6 +6,7 @@ frame at its own timestep -> per-frame LCM step -> pop the group that became cle
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from typing import Iterable, Iterator
@@ -45,6 +46,13 @@ class RainPipeline:
     def from_config(cls, config: ModelConfig, seed: int = 0, precision: Precision = "auto") -> "RainPipeline":
         """Random weights: for tests and as the starting point of training."""
         return cls(build_models(config, seed), config, precision)
+
+    def with_models(self, models: RainModels) -> "RainPipeline":
+        """This pipeline (class, config, precision, schedule) over other frozen models, e.g. a compiled UNet
+        (rain.compiled); `self` is unchanged."""
+        other = copy.copy(self)
+        other.models = models.freeze()
+        return other
 
     @property
     def frames_per_group(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +23,7 @@ from rain.bench.report import render
 from rain.bench.stats import finite
 from rain.bench.worlds import BENCH_SEED
 from rain.checkpoint import load_models
+from rain.compiled import compile_pipeline
 from rain.config import PRESETS
 from rain.pipeline import RainPipeline
 
@@ -35,6 +37,8 @@ NOTES = {
     "style": "no style model found: the style mode is measured on the body model's weights as the cost of the "
              "style conditioning path plus the pile, not as a style model",
     "flops": "FlopCounterMode counts matmuls, convolutions and attention; element-wise work is not counted",
+    "compile": "--compile: the end-to-end streams and the pile section run a torch.compile'd UNet (compiled for "
+               "every pile shape before timing, compile_seconds); the comparison and FLOP sections stay eager",
 }
 
 
@@ -58,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--matmul-size", type=int, default=2048)
     p.add_argument("--calls", type=int, default=200, help="model-only pile calls (the 'pile' section; 0 skips)")
     p.add_argument("--window", type=int, default=50, help="calls per window of the 'pile' section")
+    p.add_argument("--compile", action="store_true", help="torch.compile the UNet (rain.compiled) for the streams")
     return p
 
 
@@ -68,13 +73,23 @@ def load(path: Path | None, preset: str | None, precision: str) -> tuple[RainPip
     return RainPipeline(models, config, precision), str(path)
 
 
+def maybe_compiled(pipeline: RainPipeline, args: argparse.Namespace, seconds: dict, name: str) -> RainPipeline:
+    """With --compile: the pipeline with a compiled, warmed-up UNet; `seconds[name]` = compile + warm-up time."""
+    if not args.compile:
+        return pipeline
+    t0 = time.perf_counter()
+    compiled = compile_pipeline(pipeline)
+    seconds[name] = time.perf_counter() - t0
+    return compiled
+
+
 def mode_pipeline(mode: str, args: argparse.Namespace, body: RainPipeline) -> RainPipeline | str:
     """The pipeline serving a mode, or why the mode is skipped."""
     if mode == "body" or args.preset:
         return body
     folder = getattr(args, f"{mode}_model")
     if (folder / "config.json").exists():
-        return load(folder, None, args.precision)[0]
+        return maybe_compiled(load(folder, None, args.precision)[0], args, args.compile_seconds, mode)
     return body if mode == "style" else f"skipped: no {mode} model at {folder}"
 
 
@@ -106,13 +121,17 @@ def run(args: argparse.Namespace) -> dict:
                                     "frames_per_group": pipeline.frames_per_group,
                                     "num_groups": pipeline.config.pile.num_groups},
                     "world_seed": BENCH_SEED}
-    result["modes"] = measure_modes(args, pipeline)
+    args.compile_seconds = {}  # mode -> seconds to compile and warm up its UNet (--compile)
+    streaming = maybe_compiled(pipeline, args, args.compile_seconds, "body")
+    result["modes"] = measure_modes(args, streaming)
     detected = next((m["with_detection"] for m in result["modes"].values() if "with_detection" in m), None)
     result["where_time_goes"] = detected["ms_per_frame_by_stage"] if detected else None
     result["compare"] = compare(pipeline, args.compare_frames, args.chunk_window, args.chunk_overlap)
     result["flops"] = flops_report(pipeline, args.flop_reps, args.matmul_size)
     if args.calls:
-        result["pile"] = pile_flatness(pipeline, args.calls, args.window)
+        result["pile"] = pile_flatness(streaming, args.calls, args.window)
+    if args.compile:
+        result["compile_seconds"] = args.compile_seconds
     return result
 
 
