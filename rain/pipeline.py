@@ -7,6 +7,7 @@ frame at its own timestep -> per-frame LCM step -> pop the group that became cle
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from typing import Iterable, Iterator
@@ -71,13 +72,25 @@ class RainPipeline:
             tokens = self.models.reference_net.capture(latents, embeds)
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents)
 
-    def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None) -> StreamState:
+    def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
+                   frames_per_group: int | None = None) -> StreamState:
+        """A fresh stream; `frames_per_group` sets its pile's shape (default the model's; fewer frames per call
+        = lower latency, see `check_frames_per_group`)."""
+        frames = self.frames_per_group if frames_per_group is None else self.check_frames_per_group(frames_per_group)
         generator = torch.Generator(self.device).manual_seed(int(seed))
         stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=self.schedule,
-                             strength=self.config.pile.strength)
+                             strength=self.config.pile.strength, frames_per_group=frames)
         if strength is not None:
             self.set_strength(stream, strength)
         return stream
+
+    def check_frames_per_group(self, frames_per_group: int) -> int:
+        """A pile shape this model can run (the pile must fit the UNet's temporal position table), or a
+        ValueError saying why not. A frame leaves the pile num_groups calls after it entered, so a stream's
+        latency grows with its frames per group; its UNet calls get cheaper with it, not its cost per frame."""
+        dataclasses.replace(self.config.pile, frames_per_group=frames_per_group).validate(
+            self.config.unet.motion_max_seq_length)
+        return frames_per_group
 
     def check_strength(self, strength: float) -> float:
         """An img2img strength this model was trained for, as a float, or a ValueError saying why not."""
@@ -105,8 +118,8 @@ class RainPipeline:
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
     def step(self, stream: StreamState, conditions: np.ndarray | None) -> np.ndarray:
-        """Push one group of condition images (f, H, W, 3) uint8, f <= frames_per_group (a short group is
-        padded with its last image; the padding is never emitted), or None to only drain. Return the
+        """Push one group of condition images (f, H, W, 3) uint8, f <= the stream's frames_per_group (a short
+        group is padded with its last image; the padding is never emitted), or None to only drain. Return the
         frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
         the pile fills."""
         cfg, times, schedule = self.config, {}, stream.schedule  # one schedule for the whole call
@@ -154,7 +167,7 @@ class RainPipeline:
         return frames
 
     def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray) -> pile.Group:
-        f, size = self.frames_per_group, self.config.resolution
+        f, size = stream.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
             raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
         if not 1 <= conditions.shape[0] <= f:
@@ -192,7 +205,7 @@ class RainPipeline:
         batch: list[np.ndarray] = []
         for condition in conditions:
             batch.append(condition)
-            if len(batch) == self.frames_per_group:
+            if len(batch) == stream.frames_per_group:
                 yield from self.step(stream, np.stack(batch))
                 batch = []
         if batch:

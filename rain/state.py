@@ -28,6 +28,7 @@ class StreamState:
     seed: int  # the generator's seed, for the record
     schedule: PileSchedule  # the pile's timesteps at this stream's strength (`RainPipeline.set_strength`)
     strength: float  # img2img strength of a latent-entry model (1.0 = new groups enter as pure noise)
+    frames_per_group: int  # frames entering (and leaving) this stream's pile per UNet call: its shape
     groups: tuple[Group, ...] = ()  # the pile, oldest group first
     frames_in: int = 0  # condition frames pushed so far
     frames_out: int = 0  # frames emitted so far

@@ -68,6 +68,27 @@ def test_fills_then_shows_one_frame_per_tick_with_its_latency(pipeline):
     assert session.dropped == 0
 
 
+def test_one_frame_per_group_cuts_latency_to_the_number_of_groups(pipeline):
+    session = session_for(pipeline)
+    with pytest.raises(ValueError, match="positive integer"):
+        session.set_frames_per_group(0)
+    with pytest.raises(ValueError, match="temporal position table"):
+        session.set_frames_per_group(1000)
+    session.set_frames_per_group(1)  # before the first reference: applied when the stream starts
+    session.set_reference(character(0))
+    frames = run(session, 12)
+    groups = pipeline.config.pile.num_groups
+    first = next(i for i, f in enumerate(frames) if f.image is not None)
+    assert first == groups - 1 and session.stream.frames_per_group == 1  # 4 ticks instead of 16
+    assert [round(f.latency_ms) for f in frames[first:]] == [round((groups - 1) * TICK * 1000)] * (12 - first)
+    session.set_frames_per_group(2)  # mid-stream: the pile restarts in the new shape
+    assert session.stream.groups == () and session.stream.frames_per_group == 2
+    session.reset(seed=5)
+    assert session.stream.frames_per_group == 2  # a restart keeps the shape
+    frames = run(session, 12, start=12)
+    assert next(i for i, f in enumerate(frames) if f.image is not None) == 2 * groups - 1
+
+
 def test_buffer_drops_oldest_to_bound_latency(pipeline):
     session = session_for(pipeline, max_buffer=1)
     session.set_reference(character(0))

@@ -106,6 +106,27 @@ def test_reference_swap_mid_stream_changes_later_frames(tiny_pipeline, rng):
     assert not np.array_equal(outs[4][0], outs[4][1])
 
 
+def test_a_stream_may_run_a_shallower_pile(tiny_pipeline, rng):
+    reference = tiny_pipeline.encode_reference(random_images(rng, 1, 64)[0])
+    stream = tiny_pipeline.new_stream(reference, seed=2, frames_per_group=1)
+    frames_seen: list[int] = []
+    hook = tiny_pipeline.models.unet.register_forward_pre_hook(lambda m, a: frames_seen.append(a[0].shape[2]))
+    try:
+        outs = [tiny_pipeline.step(stream, random_images(rng, 1, 64)) for _ in range(6)]
+    finally:
+        hook.remove()
+    groups = tiny_pipeline.config.pile.num_groups
+    assert frames_seen == [1, 2, 3, 4, 4, 4] and groups == 4  # the UNet sees the whole (shallower) pile
+    assert [len(o) for o in outs] == [0, 0, 0, 1, 1, 1]  # a frame leaves `groups` calls after it entered
+    with pytest.raises(ValueError, match="1..1"):
+        tiny_pipeline.step(stream, random_images(rng, 2, 64))
+    with pytest.raises(ValueError, match="positive integer"):
+        tiny_pipeline.new_stream(reference, frames_per_group=0)
+    with pytest.raises(ValueError, match="temporal position table"):
+        tiny_pipeline.new_stream(reference, frames_per_group=1000)
+    assert tiny_pipeline.new_stream(reference).frames_per_group == tiny_pipeline.frames_per_group == 4
+
+
 def test_bad_inputs_get_clear_errors(tiny_pipeline, rng):
     stream = tiny_pipeline.new_stream(tiny_pipeline.encode_reference(random_images(rng, 1, 64)[0]))
     with pytest.raises(ValueError, match="64x64"):

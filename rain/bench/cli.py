@@ -6,6 +6,7 @@ Runs every measurement of BENCHMARKS.md on this machine and writes one JSON; pri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -62,15 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--matmul-size", type=int, default=2048)
     p.add_argument("--calls", type=int, default=200, help="model-only pile calls (the 'pile' section; 0 skips)")
     p.add_argument("--window", type=int, default=50, help="calls per window of the 'pile' section")
+    p.add_argument("--frames-per-group", type=int,
+                   help="pile shape: frames entering per UNet call (default: the model's; 1 = lowest latency)")
     p.add_argument("--compile", action="store_true", help="torch.compile the UNet (rain.compiled) for the streams")
     return p
 
 
-def load(path: Path | None, preset: str | None, precision: str) -> tuple[RainPipeline, str]:
-    if preset:
-        return RainPipeline.from_config(PRESETS[preset](), precision=precision), f"preset {preset} (random weights)"
-    models, config = load_models(path)
-    return RainPipeline(models, config, precision), str(path)
+def load(path: Path, args: argparse.Namespace) -> tuple[RainPipeline, str]:
+    """The pipeline of a model folder (or of random `--preset` weights), with `--frames-per-group` applied."""
+    if args.preset:
+        models, config, name = None, PRESETS[args.preset](), f"preset {args.preset} (random weights)"
+    else:
+        (models, config), name = load_models(path), str(path)
+    if args.frames_per_group:
+        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile,
+                                                                      frames_per_group=args.frames_per_group))
+    if models is None:
+        return RainPipeline.from_config(config, precision=args.precision), name
+    return RainPipeline(models, config, args.precision), name
 
 
 def maybe_compiled(pipeline: RainPipeline, args: argparse.Namespace, seconds: dict, name: str) -> RainPipeline:
@@ -89,7 +99,7 @@ def mode_pipeline(mode: str, args: argparse.Namespace, body: RainPipeline) -> Ra
         return body
     folder = getattr(args, f"{mode}_model")
     if (folder / "config.json").exists():
-        return maybe_compiled(load(folder, None, args.precision)[0], args, args.compile_seconds, mode)
+        return maybe_compiled(load(folder, args)[0], args, args.compile_seconds, mode)
     return body if mode == "style" else f"skipped: no {mode} model at {folder}"
 
 
@@ -114,7 +124,7 @@ def measure_modes(args: argparse.Namespace, body: RainPipeline) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
-    pipeline, name = load(args.model or DEFAULT_MODELS["body"], args.preset, args.precision)
+    pipeline, name = load(args.model or DEFAULT_MODELS["body"], args)
     result: dict = {"machine": machine_info(pipeline.precision), "model": name, "notes": NOTES,
                     "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                     "pile_config": {"resolution": pipeline.config.resolution,

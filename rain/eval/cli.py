@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift-frames", type=int, default=10_000, help="length of the drift stream (0: skip)")
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
     p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
+    p.add_argument("--frames-per-group", type=int,
+                   help="pile shape at inference: frames entering per UNet call (default: the model's; fewer = lower latency)")
     p.add_argument("--style-families", default="", help="style mode: comma-separated families (default: all)")
     p.add_argument("--face-condition", choices=FACE_STYLES,
                    help="face mode: the condition the model was trained on (default: its conditioning.json, else dots)")
@@ -75,11 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     models, config = load_models(args.model)
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
         config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, strength=args.strength))
+    if args.frames_per_group is not None:  # validated with the config by RainPipeline
+        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile,
+                                                                      frames_per_group=args.frames_per_group))
     pipeline = RainPipeline(models, config)
     face = face_condition(args.mode, args.model, args.face_condition)
     make_world = world_factory(args.mode, config.resolution, args.style_families, face)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
                     "entry": config.pile.entry, "strength": config.pile.strength,
+                    "frames_per_group": config.pile.frames_per_group,
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)

@@ -104,6 +104,7 @@ class LiveSession:
         self.snapshot: Landmarks | None = None  # the user's neutral face for calibration (face tab)
         self.dropped = 0  # output frames dropped to keep latency bounded
         self.strength: float | None = None  # img2img strength (latent-entry models); None: the model's default
+        self.frames_per_group: int | None = None  # the pile's frames per UNet call; None: the model's
         self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
@@ -131,7 +132,7 @@ class LiveSession:
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
-            self.stream = self.pipeline.new_stream(reference, self.seed, self.strength)
+            self.stream = self.pipeline.new_stream(reference, self.seed, self.strength, self.frames_per_group)
             self._clear()
         else:
             self.wait()  # the new identity starts at a call boundary
@@ -142,7 +143,8 @@ class LiveSession:
         """Empty the pile and the buffers (keeps the reference and the settings)."""
         self.seed = self.seed if seed is None else int(seed)
         if self.stream is not None:
-            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed, self.strength)
+            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed, self.strength,
+                                                   self.frames_per_group)
             self.failure = None
         self._clear()
 
@@ -153,6 +155,14 @@ class LiveSession:
         strength = self.pipeline.check_strength(strength)
         changed, self.strength = strength != self.strength, strength
         if changed and self.stream is not None:
+            self.reset()
+
+    @_serialized
+    def set_frames_per_group(self, frames_per_group: int) -> None:
+        """The pile's frames per UNet call: fewer = lower latency (a frame leaves the pile num_groups calls
+        after it entered), more = smoother. A change restarts the pile (same reference and seed)."""
+        self.frames_per_group = self.pipeline.check_frames_per_group(frames_per_group)
+        if self.stream is not None and self.stream.frames_per_group != frames_per_group:
             self.reset()
 
     def _collect(self, wait: bool) -> None:
@@ -207,7 +217,7 @@ class LiveSession:
         # frames are conditioned here); a finished call's clean group joins the buffer with its camera times
         self._pending.append((result.image, now))
         self._collect(wait=False)
-        if len(self._pending) == self.pipeline.frames_per_group:
+        if len(self._pending) == self.stream.frames_per_group:
             self._collect(wait=True)  # one call at a time: the pile's order is the stream's order
             conditions = np.stack([c for c, _ in self._pending])
             self._in_pile.extend(t_in for _, t_in in self._pending)
