@@ -81,20 +81,22 @@ def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
     assert "fine-tuned from checkpoints/body" in card and "`face` world" in card and "int8" in card
 
 
-def test_a_style_model_records_the_styles_it_learned(tmp_path, model):
-    result = {"mode": "style", "style_families": "palette,grade", "pile": {"psnr": 17.0, "ssim": 0.6, "flicker": 3.0},
-              "no_temporal": {"psnr": 16.0, "ssim": 0.5, "flicker": 6.0}, "flicker_ratio": 0.5}
-    (tmp_path / "eval.json").write_text(json.dumps(result))
-    out = tmp_path / "style"
+def ship(tmp_path, model, fields: dict):
+    """`python -m rain ship` of `model` with an eval JSON of made-up metrics plus `fields`; the shipped folder."""
+    result = {"pile": {"psnr": 17.0, "ssim": 0.6, "flicker": 3.0}, "flicker_ratio": 0.5,
+              "no_temporal": {"psnr": 16.0, "ssim": 0.5, "flicker": 6.0}, **fields}
+    (tmp_path / "eval.json").write_text(json.dumps(result))  # the format `python -m rain eval` writes
+    out = tmp_path / fields["mode"]
     assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
                       "--command", "python -m rain train ...", "--train-time", "1 min"]) == 0
+    return out
+
+
+def test_a_style_model_records_the_styles_it_learned(tmp_path, model):
+    out = ship(tmp_path, model, {"mode": "style", "style_families": "palette,grade"})
     entry = folder_entry(out)
     assert entry.condition_mode == "style" and entry.styles == ("palette", "grade")
-    result["style_families"] = "all"
-    (tmp_path / "eval.json").write_text(json.dumps(result))
-    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
-                      "--command", "python -m rain train ...", "--train-time", "1 min"]) == 0
-    assert folder_entry(out).styles == ()
+    assert folder_entry(ship(tmp_path, model, {"mode": "style", "style_families": "all"})).styles == ()
 
 
 def test_ship_card_separates_drift_from_content():
@@ -117,12 +119,7 @@ def test_face_condition_style_goes_from_eval_to_ship_to_the_live_conditioner(tmp
 
     assert face_condition("face", model, None) == "dots"  # no record: the published condition
     assert face_condition("face", model, "contours") == "contours"  # a run's export: the flag says
-    result = {"mode": "face", "face_condition": "contours", "pile": {"psnr": 20.0, "ssim": 0.7, "flicker": 3.0},
-              "no_temporal": {"psnr": 19.0, "ssim": 0.6, "flicker": 6.0}, "flicker_ratio": 0.5}
-    (tmp_path / "eval.json").write_text(json.dumps(result))
-    out = tmp_path / "face"
-    assert rain_main(["ship", "--model", str(model), "--eval", str(tmp_path / "eval.json"), "--out", str(out),
-                      "--command", "python -m rain train ... --face-condition contours", "--train-time", "1 min"]) == 0
+    out = ship(tmp_path, model, {"mode": "face", "face_condition": "contours"})
     assert json.loads((out / "conditioning.json").read_text())["face_style"] == "contours"
     assert "--mode face --face-condition contours --model" in (out / "MODEL_CARD.md").read_text()
     assert load_weights(out).condition.face_style == "contours"  # what the face tab's conditioner draws
