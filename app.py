@@ -236,6 +236,28 @@ def strength_control(session: gr.State, weights: str) -> gr.Slider | None:
     return slider
 
 
+def set_frames_per_group(session: LiveSession | None, frames: float) -> None:
+    """The pile's shape for this stream: frames per model call (fewer: lower latency, more: higher frame rate)."""
+    if session is None:
+        return
+    trained = session.pipeline.frames_per_group
+    if isinstance(frames, bool) or not isinstance(frames, (int, float)) or frames not in range(1, trained + 1):
+        raise gr.Error(f"frames per model call must be a whole number from 1 to {trained}, got {frames!r}")
+    session.set_frames_per_group(int(frames))
+
+
+def pile_control(session: gr.State, weights: str) -> gr.Slider | None:
+    """Frames per model call, from 1 up to the model's trained pile shape (None if the model is missing)."""
+    pile = pile_settings(weights)
+    if pile is None or pile.frames_per_group == 1:
+        return None
+    slider = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
+                       info=f"a frame waits {pile.num_groups} model calls in the pile: fewer frames per call = lower "
+                            "latency, more = a higher frame rate (a call's cost hardly shrinks with its frames)")
+    slider.change(set_frames_per_group, [session, slider], None, api_visibility="private")
+    return slider
+
+
 def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:
     """The retarget sliders, built from their definitions, with one binding for all of them."""
     defaults = retarget_defaults(weights)
@@ -280,6 +302,7 @@ def mode_tab(mode: str, weights: str) -> None:
         align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
                             visible=mode == "body")
         strength = strength_control(session, weights)
+        frames_per_call = pile_control(session, weights)
     chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed],
                               [session, status], api_visibility="private")
     if mode == "face":
@@ -288,6 +311,8 @@ def mode_tab(mode: str, weights: str) -> None:
         chosen.success(set_retarget, [session, *sliders], preview, api_visibility="private")
     if strength is not None:  # a new session starts at the strength shown
         chosen.success(set_strength, [session, strength], None, api_visibility="private")
+    if frames_per_call is not None:  # ... and with the pile shape shown
+        chosen.success(set_frames_per_group, [session, frames_per_call], None, api_visibility="private")
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
           api_visibility="private")

@@ -229,6 +229,24 @@ def test_set_retarget_refuses_bad_values_and_keeps_the_previous_ones(handler_ses
     assert handler_session.conditioner.retarget == applied
 
 
+@pytest.mark.parametrize("value", [math.nan, 0, 2.5, 5, -1, "4", None, True])
+def test_frames_per_call_refuses_bad_values_and_keeps_the_stream(handler_session, value):
+    shape = handler_session.stream.frames_per_group
+    with pytest.raises(gr.Error, match="whole number from 1 to 4"):
+        app.set_frames_per_group(handler_session, value)
+    assert handler_session.stream.frames_per_group == shape
+    assert "FPS" in app.live_tick(camera_frames(1)[0], handler_session)[2]
+
+
+def test_frames_per_call_changes_the_pile_mid_stream(handler_session):
+    app.set_frames_per_group(handler_session, 1.0)  # a slider sends floats
+    assert handler_session.stream.frames_per_group == 1
+    shown = [app.live_tick(f, handler_session)[0] for f in camera_frames(8)]
+    assert sum(isinstance(image, np.ndarray) for image in shown) >= 4  # the first after 4 calls, then every tick
+    app.set_frames_per_group(handler_session, 4)
+    assert handler_session.stream.frames_per_group == 4
+
+
 def test_settings_and_reference_changed_mid_stream(handler_session):
     person = camera_frames(4) * 8
     tick(handler_session, person[:12])
