@@ -8,7 +8,7 @@ compare them against `base` from the same session: only what a run measured goes
 - base: the pipeline as shipped (bf16 autocast where the CPU has it);
 - channels_last: UNet weights and activations in channels-last memory format;
 - bf16_weights: UNet and pose-guider parameters stored in bf16 (no per-call weight casts under autocast);
-- compile: the UNet wrapped by `torch.compile` (inductor; compiles once per pile shape on first use);
+- compile: the UNet wrapped by `torch.compile` (inductor, `rain.compiled`: every pile shape compiled at load);
 - onnx: the UNet exported to ONNX and run by ONNX Runtime's CPU provider in fp32 (rain/bench/onnx_unet.py).
 """
 
@@ -26,21 +26,25 @@ import torch
 
 from rain.bench.pile import pile_flatness
 from rain.checkpoint import load_models
+from rain.compiled import compile_pipeline
 from rain.pipeline import RainPipeline
 
 VARIANTS = ("base", "channels_last", "bf16_weights", "compile", "onnx")
 
 
-def variant_pipeline(model: Path, variant: str) -> RainPipeline:
-    """The model's pipeline with `variant` applied to fresh copies of its parts (nothing shared is changed)."""
+def variant_pipeline(model: Path, variant: str, frames_per_group: int | None = None) -> RainPipeline:
+    """The model's pipeline with `variant` applied to fresh copies of its parts (nothing shared is changed),
+    over a pile of `frames_per_group` frames per call (default: the model's)."""
     models, config = load_models(model)
+    if frames_per_group:
+        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, frames_per_group=frames_per_group))
     if variant == "channels_last":
         models.unet.to(memory_format=torch.channels_last)
     elif variant == "bf16_weights":
         models.unet.to(torch.bfloat16)
         models.pose_guider.to(torch.bfloat16)
-    elif variant == "compile":
-        models = dataclasses.replace(models, unet=torch.compile(models.unet))
+    elif variant == "compile":  # rain.compiled: the app's way, every pile shape compiled before timing
+        return compile_pipeline(RainPipeline(models, config))
     elif variant == "onnx":
         from rain.bench.onnx_unet import OnnxUNet
 
@@ -57,13 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=Path("checkpoints/body"))
     p.add_argument("--variant", choices=VARIANTS, default="base")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--frames-per-group", type=int, help="pile shape (default: the model's)")
     p.add_argument("--calls", type=int, default=30, help="timed pile calls (after filling and warm-up)")
     p.add_argument("--json", type=Path, required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    pipeline = variant_pipeline(args.model, args.variant)
+    pipeline = variant_pipeline(args.model, args.variant, args.frames_per_group)
     result = {"variant": args.variant, "model": str(args.model), "threads": args.threads,
+              "frames_per_group": pipeline.frames_per_group,
               "precision": pipeline.precision, **pile_flatness(pipeline, args.calls, max(1, args.calls // 3)),
               "seconds_including_load_and_warm_up": time.perf_counter() - t0}
     args.json.parent.mkdir(parents=True, exist_ok=True)
