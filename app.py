@@ -1,7 +1,8 @@
 """RAIN Live: the Gradio app. Runs locally (`python app.py`), as a Hugging Face Space, and as an API.
 
 Layout: one tab per mode (Human motion, Face morphing, Style transfer), each with a live webcam stream,
-and an Offline video tab. Models are loaded once per process and shared read-only (`loaded`);
+and an Offline video tab; a tab's settings controls and their handlers are in app_controls.py. Models
+are loaded once per process and shared read-only (`loaded`; `--compile` compiles their UNets first);
 everything that changes while a person streams lives in that person's `gr.State` (a `LiveSession`).
 Settings come from `rain.live.LIVE` and `ConditionConfig`; nothing is defaulted here.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import logging
 import tempfile
 from pathlib import Path
 
@@ -18,10 +20,9 @@ import gradio as gr
 import numpy as np
 import spaces
 
-from rain.conditioning import RETARGET_PARAMS, ConditionConfig
-from rain.checkpoint import read_config
-from rain.conditioning.retarget import default_params
-from rain.config import PileConfig
+
+from rain.conditioning import ConditionConfig
+from rain.compiled import CompileError, compile_pipeline
 from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
 from rain.live.inputs import load_image
@@ -29,29 +30,45 @@ from rain.live.offline import animate_video
 from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, MissingWeightsError, WeightsError, load_weights
 from rain.weights.runtime import resolve_entry
 
+from app_controls import (face_controls, pile_control, set_frames_per_group, set_retarget, set_strength,
+                          strength_control)
+
 EXAMPLES = Path(__file__).parent / "examples"
 
 
 # ---------------------------------------------------------------------------------------------- models
 @functools.cache
-def _load(weights: str) -> LoadedWeights:
-    return load_weights(weights)  # CUDA if available, else CPU
+def _load(weights: str, compile_unet: bool) -> LoadedWeights:
+    served = load_weights(weights)  # CUDA if available, else CPU
+    if not compile_unet:
+        return served
+    return dataclasses.replace(served, pipeline=compile_pipeline(served.pipeline))  # every pile shape, now
 
 
-def loaded(mode: str, weights: str) -> LoadedWeights:
-    """The process-wide, frozen pipeline serving `mode` (loaded on first use, then shared by every session)."""
+def loaded(mode: str, weights: str, live: LiveConfig = LIVE) -> LoadedWeights:
+    """The process-wide, frozen pipeline serving `mode` (loaded on first use, then shared by every session;
+    with `live.compile` its UNet is compiled, see `warm_up_models`)."""
     try:
-        return _load(weights)
+        return _load(weights, live.compile)
     except MissingWeightsError as exc:
         raise gr.Error(f"{MODE_LABELS[mode]} is not available in this build: no model is installed for it "
                        f"({weights}).") from exc
-    except (WeightsError, FileNotFoundError) as exc:
+    except (WeightsError, FileNotFoundError, CompileError) as exc:
         raise gr.Error(f"{MODE_LABELS[mode]} could not be loaded: {exc}") from exc
 
 
+def warm_up_models(models: dict[str, str], live: LiveConfig) -> None:
+    """Load (and with `live.compile`, compile) every installed mode's model before the first user comes."""
+    for mode, weights in models.items():
+        try:
+            loaded(mode, weights, live)
+        except gr.Error as exc:
+            logging.getLogger(__name__).warning("%s", exc)
+
+
 def condition_config(mode: str, weights: str, crop_ratio: float, smoothing: float = ConditionConfig.smoothing,
-                     align: bool = ConditionConfig.align_body) -> ConditionConfig:
-    base = loaded(mode, weights).condition  # the conditioning the model was trained with
+                     align: bool = ConditionConfig.align_body, live: LiveConfig = LIVE) -> ConditionConfig:
+    base = loaded(mode, weights, live).condition  # the conditioning the model was trained with
     try:
         return dataclasses.replace(base, mode=mode, crop_ratio=crop_ratio, smoothing=smoothing, align_body=align)
     except ValueError as exc:
@@ -82,11 +99,11 @@ def close_session(session: LiveSession | None) -> None:
 
 @spaces.GPU
 def set_reference(mode: str, weights: str, image: str | None, session: LiveSession | None,
-                  crop_ratio: float, seed: float) -> tuple[LiveSession, str]:
+                  crop_ratio: float, seed: float, live: LiveConfig = LIVE) -> tuple[LiveSession, str]:
     image, notes = checked_image(image, "reference image")
     if session is None:
-        session = LiveSession(loaded(mode, weights).pipeline, condition_config(mode, weights, crop_ratio),
-                              seed=int(seed))
+        session = LiveSession(loaded(mode, weights, live).pipeline,
+                              condition_config(mode, weights, crop_ratio, live=live), seed=int(seed))
     session.set_reference(image)
     found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
     converted = "".join(f" Note: {n}." for n in notes)
@@ -109,58 +126,13 @@ def live_tick(frame: np.ndarray | None, session: LiveSession | None):
 
 
 def apply_settings(mode: str, weights: str, session: LiveSession | None, crop_ratio: float, smoothing: float,
-                   align: bool, seed: float) -> None:
+                   align: bool, seed: float, live: LiveConfig = LIVE) -> None:
     if session is None:
         return
     seed = int(seed)  # before anything is applied: a bad seed must not leave half the settings changed
-    session.conditioner.reconfigure(condition_config(mode, weights, crop_ratio, smoothing, align))
+    session.conditioner.reconfigure(condition_config(mode, weights, crop_ratio, smoothing, align, live))
     if int(seed) != session.seed:
         session.reset(int(seed))
-
-
-def set_strength(session: LiveSession | None, strength: float) -> None:
-    """The img2img strength of a style stream (latent-entry models only)."""
-    if session is None:
-        return
-    try:
-        session.set_strength(strength)
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from exc
-
-
-def slider_values(values: tuple[float, ...]) -> dict[str, float]:
-    return dict(zip((p.name for p in RETARGET_PARAMS), values))
-
-
-def set_retarget(session: LiveSession | None, *values: float) -> np.ndarray | None:
-    """Apply the sliders to the live stream; returns the snapshot drawn through them (live preview)."""
-    if session is None:
-        return None
-    try:
-        session.conditioner.retarget = slider_values(values)
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from exc
-    return session.snapshot_preview(session.conditioner.retarget)
-
-
-def take_snapshot(session: LiveSession | None, *values: float) -> np.ndarray | None:
-    if session is None:
-        raise gr.Error("Choose a character and start the webcam first.")
-    try:
-        session.take_snapshot()
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from exc
-    return session.snapshot_preview(slider_values(values))
-
-
-def propose(session: LiveSession | None) -> list[float]:
-    if session is None:
-        raise gr.Error("Choose a character and start the webcam first.")
-    try:
-        params = session.propose()
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from exc
-    return [params[p.name] for p in RETARGET_PARAMS]
 
 
 @spaces.GPU
@@ -174,8 +146,8 @@ def animate(reference: str | None, video: str | None, mode: str, seed: float, cr
     with tempfile.TemporaryDirectory(prefix="rain-") as folder:
         out = Path(folder) / "rain.mp4"
         try:
-            for item in animate_video(loaded(mode, weights).pipeline, reference, video,
-                                      condition_config(mode, weights, crop_ratio), out, seed=int(seed),
+            for item in animate_video(loaded(mode, weights, limits).pipeline, reference, video,
+                                      condition_config(mode, weights, crop_ratio, live=limits), out, seed=int(seed),
                                       limits=limits):
                 progress(item.index / item.total, desc="rendering")
                 yield item.frame, item.condition, None if item.video is None else str(item.video)
@@ -184,10 +156,11 @@ def animate(reference: str | None, video: str | None, mode: str, seed: float, cr
 
 
 @spaces.GPU
-def encode_reference(image: str | None, mode: str, models: dict[str, str]) -> tuple[np.ndarray, str]:
+def encode_reference(image: str | None, mode: str, models: dict[str, str],
+                     live: LiveConfig = LIVE) -> tuple[np.ndarray, str]:
     """Check and encode a reference image; returns it as the model sees it (square, model size)."""
     image, notes = checked_image(image, "reference image")
-    pipeline = loaded(mode, weights_of(models, mode)).pipeline
+    pipeline = loaded(mode, weights_of(models, mode), live).pipeline
     pipeline.encode_reference(image)
     seen = to_uint8(square(to_tensor(image), pipeline.config.resolution)[None])[0]
     size = pipeline.config.resolution
@@ -199,14 +172,6 @@ def examples_of(mode: str) -> list[str]:
     return sorted(str(p) for p in (EXAMPLES / mode).glob("*.png"))
 
 
-def retarget_defaults(weights: str) -> dict[str, float]:
-    """The face sliders' starting values: those the model was trained around (published ones if unknown)."""
-    try:
-        return resolve_entry(weights, CHECKPOINTS_ROOT)[0].retarget_defaults()
-    except WeightsError:  # not installed: the tab says so when a character is chosen
-        return default_params()
-
-
 def styles_note(weights: str) -> str:
     """" (learned styles: palette, grade)" for a style model trained on some style families only."""
     try:
@@ -216,70 +181,10 @@ def styles_note(weights: str) -> str:
     return f" (learned styles: {', '.join(styles)})" if styles else ""
 
 
-def pile_settings(weights: str) -> PileConfig | None:
-    """The pile settings of the model serving a tab (its strength range), or None if it is not installed."""
-    try:
-        entry, folder = resolve_entry(weights, CHECKPOINTS_ROOT)
-        return entry.model.pile if entry.model is not None else read_config(folder).pile
-    except (WeightsError, OSError, ValueError):  # not installed or unreadable: the tab says so when used
-        return None
-
-
-def strength_control(session: gr.State, weights: str) -> gr.Slider | None:
-    """The img2img strength slider of a latent-entry model, over the range it was trained for."""
-    pile = pile_settings(weights)
-    if pile is None or pile.entry != "latent":
-        return None
-    slider = gr.Slider(pile.strength_min, 1.0, value=pile.strength, step=0.05, label="Strength",
-                       info="how far the camera frame is noised before restyling: lower keeps more of it")
-    slider.change(set_strength, [session, slider], None, api_visibility="private")
-    return slider
-
-
-def set_frames_per_group(session: LiveSession | None, frames: float) -> None:
-    """The pile's shape for this stream: frames per model call (fewer: lower latency, more: higher frame rate)."""
-    if session is None:
-        return
-    trained = session.pipeline.frames_per_group
-    if isinstance(frames, bool) or not isinstance(frames, (int, float)) or frames not in range(1, trained + 1):
-        raise gr.Error(f"frames per model call must be a whole number from 1 to {trained}, got {frames!r}")
-    session.set_frames_per_group(int(frames))
-
-
-def pile_control(session: gr.State, weights: str) -> gr.Slider | None:
-    """Frames per model call, from 1 up to the model's trained pile shape (None if the model is missing)."""
-    pile = pile_settings(weights)
-    if pile is None or pile.frames_per_group == 1:
-        return None
-    slider = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
-                       info=f"a frame waits {pile.num_groups} model calls in the pile: fewer frames per call = lower "
-                            "latency, more = a higher frame rate (a call's cost hardly shrinks with its frames)")
-    slider.change(set_frames_per_group, [session, slider], None, api_visibility="private")
-    return slider
-
-
-def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:
-    """The retarget sliders, built from their definitions, with one binding for all of them."""
-    defaults = retarget_defaults(weights)
-    with gr.Accordion("Face retargeting", open=True):
-        sliders = [gr.Slider(p.minimum, p.maximum, value=defaults[p.name], step=p.step, label=p.label)
-                   for p in RETARGET_PARAMS]
-        with gr.Row():
-            snapshot_btn = gr.Button("Snapshot my neutral face")
-            propose_btn = gr.Button("Propose values")
-            reset_btn = gr.Button("Model defaults")
-        preview = gr.Image(label="Snapshot through the sliders", height=160, interactive=False)
-    gr.on([s.change for s in sliders], set_retarget, [session, *sliders], preview, api_visibility="private")
-    snapshot_btn.click(take_snapshot, [session, *sliders], preview, api_visibility="private")
-    propose_btn.click(propose, session, sliders, api_visibility="private")
-    reset_btn.click(lambda: [defaults[p.name] for p in RETARGET_PARAMS], None, sliders, api_visibility="private")
-    return sliders, preview
-
-
-def mode_tab(mode: str, weights: str) -> None:
+def mode_tab(mode: str, weights: str, live: LiveConfig) -> None:
     """One live mode: character, camera, output beside the condition image, settings."""
     session = gr.State(None, time_to_live=LIVE.session_ttl, delete_callback=close_session)
-    mode_box, weights_box = gr.State(mode), gr.State(weights)
+    mode_box, weights_box, live_box = gr.State(mode), gr.State(weights), gr.State(live)
     with gr.Row():
         with gr.Column(scale=1):
             reference = gr.Image(label="Character (reference)", type="filepath", image_mode=None,
@@ -303,7 +208,7 @@ def mode_tab(mode: str, weights: str) -> None:
                             visible=mode == "body")
         strength = strength_control(session, weights)
         frames_per_call = pile_control(session, weights)
-    chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed],
+    chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed, live_box],
                               [session, status], api_visibility="private")
     if mode == "face":
         sliders, preview = face_controls(session, weights)
@@ -314,7 +219,7 @@ def mode_tab(mode: str, weights: str) -> None:
     if frames_per_call is not None:  # ... and with the pile shape shown
         chosen.success(set_frames_per_group, [session, frames_per_call], None, api_visibility="private")
     settings = [crop, smoothing, align, seed]
-    gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings], None,
+    gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings, live_box], None,
           api_visibility="private")
     camera.stream(live_tick, [camera, session], [output, condition, readout], stream_every=LIVE.stream_every,
                   time_limit=LIVE.time_limit, concurrency_limit=LIVE.concurrency_limit, concurrency_id="live",
@@ -347,7 +252,8 @@ def offline_tab(models: dict[str, str], live: LiveConfig) -> None:
     run.click(animate, [reference, video, mode, seed, crop, models_box, limits_box], [frame, condition, result],
               api_name="animate",
               concurrency_limit=LIVE.concurrency_limit, concurrency_id="live")
-    check.click(encode_reference, [reference, mode, models_box], [seen, checked], api_name="encode_reference")
+    check.click(encode_reference, [reference, mode, models_box, limits_box], [seen, checked],
+                api_name="encode_reference")
 
 
 def build_demo(models: dict[str, str] | None = None, live: LiveConfig = LIVE) -> gr.Blocks:
@@ -360,7 +266,7 @@ def build_demo(models: dict[str, str] | None = None, live: LiveConfig = LIVE) ->
         with gr.Tabs():
             for mode, label in MODE_LABELS.items():
                 with gr.Tab(label):
-                    mode_tab(mode, models[mode])
+                    mode_tab(mode, models[mode], live)
             with gr.Tab("Offline video"):
                 offline_tab(models, live)
     return demo
@@ -385,13 +291,18 @@ def main() -> None:
                         help="longest driving video the offline tab and /animate accept (frames)")
     parser.add_argument("--max-video-seconds", type=float, default=LIVE.max_video_seconds,
                         help="longest driving video the offline tab and /animate accept (seconds)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile every model's UNet before serving (faster calls; minutes to start)")
     args = parser.parse_args()
     if args.max_video_frames < 1 or not args.max_video_seconds > 0:
         parser.error("--max-video-frames and --max-video-seconds must be positive")
-    live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds)
+    live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds,
+                               compile=args.compile)
     models = dict(LIVE.models)
     if args.weights:
         models[condition_mode(args.weights)] = args.weights
+    if live.compile:
+        warm_up_models(models, live)  # compiled before the first user, never on a live stream
     demo = build_demo(models, live)
     demo.queue(default_concurrency_limit=LIVE.concurrency_limit)
     # show_error: upload problems Gradio itself detects (an unreadable image) reach the user with their reason

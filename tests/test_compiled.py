@@ -55,16 +55,41 @@ def test_warm_up_steps_through_every_pile_shape():
 def test_a_failing_compile_names_the_cause(monkeypatch):
     # a real inductor failure cannot be produced on demand here: the compiled module is replaced by one
     # that raises the way a missing C++ compiler does
-    def broken(module, **kwargs):
-        class Broken(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.inner = module
-
-            def forward(self, *args, **kw):
-                raise FileNotFoundError("g++ not found")
-        return Broken()
-
-    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: _Broken(module))
     with pytest.raises(CompileError, match="g\\+\\+ not found.*without --compile"):
         compile_pipeline(RainPipeline.from_config(tiny(), precision="fp32"))
+
+
+def test_app_compile_option_compiles_every_served_model_before_serving(tmp_path, monkeypatch):
+    import gradio as gr
+
+    import app
+    from rain.checkpoint import save_models
+    from rain.live import LIVE
+
+    eager = RainPipeline.from_config(_two_groups(), precision="fp32")  # the graphs the first test compiled
+    save_models(eager.models, eager.config, tmp_path / "model")
+    live = dataclasses.replace(LIVE, compile=True)
+    models = {"body": str(tmp_path / "model"), "face": str(tmp_path / "not-installed")}
+    app.warm_up_models(models, live)  # a missing mode is logged, not fatal
+    served = app.loaded("body", models["body"], live)
+    assert type(served.pipeline.models.unet).__name__ == "OptimizedModule"
+    assert app.loaded("body", models["body"], live) is served  # compiled once per process
+    assert type(app.loaded("body", models["body"]).pipeline.models.unet).__name__ != "OptimizedModule"
+
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: _Broken(module))  # see the test above
+    (tmp_path / "model2").mkdir()
+    save_models(eager.models, eager.config, tmp_path / "model2")
+    with pytest.raises(gr.Error, match="could not be loaded: torch.compile of the UNet failed"):
+        app.loaded("body", str(tmp_path / "model2"), live)
+
+
+class _Broken(torch.nn.Module):
+    """Raises the way inductor does without a C++ compiler (which cannot be removed in a test)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = module
+
+    def forward(self, *args, **kwargs):
+        raise FileNotFoundError("g++ not found")

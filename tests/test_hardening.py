@@ -31,6 +31,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import app
+import app_controls
 from rain.conditioning import ConditionConfig
 from rain.live import LIVE, LiveConfig, LiveSession
 from rain.live.inputs import load_image
@@ -222,10 +223,10 @@ def test_apply_settings_refuses_bad_values_and_keeps_the_stream(handler_session,
 def test_set_retarget_refuses_bad_values_and_keeps_the_previous_ones(handler_session, value):
     from rain.conditioning import RETARGET_PARAMS
     good = [p.default for p in RETARGET_PARAMS]
-    app.set_retarget(handler_session, *good)
+    app_controls.set_retarget(handler_session, *good)
     applied = dict(handler_session.conditioner.retarget)
     with pytest.raises((gr.Error, ValueError), match=f"{RETARGET_PARAMS[0].name}=.*outside"):
-        app.set_retarget(handler_session, value, *good[1:])
+        app_controls.set_retarget(handler_session, value, *good[1:])
     assert handler_session.conditioner.retarget == applied
 
 
@@ -233,17 +234,17 @@ def test_set_retarget_refuses_bad_values_and_keeps_the_previous_ones(handler_ses
 def test_frames_per_call_refuses_bad_values_and_keeps_the_stream(handler_session, value):
     shape = handler_session.stream.frames_per_group
     with pytest.raises(gr.Error, match="whole number from 1 to 4"):
-        app.set_frames_per_group(handler_session, value)
+        app_controls.set_frames_per_group(handler_session, value)
     assert handler_session.stream.frames_per_group == shape
     assert "FPS" in app.live_tick(camera_frames(1)[0], handler_session)[2]
 
 
 def test_frames_per_call_changes_the_pile_mid_stream(handler_session):
-    app.set_frames_per_group(handler_session, 1.0)  # a slider sends floats
+    app_controls.set_frames_per_group(handler_session, 1.0)  # a slider sends floats
     assert handler_session.stream.frames_per_group == 1
     shown = [app.live_tick(f, handler_session)[0] for f in camera_frames(8)]
     assert sum(isinstance(image, np.ndarray) for image in shown) >= 4  # the first after 4 calls, then every tick
-    app.set_frames_per_group(handler_session, 4)
+    app_controls.set_frames_per_group(handler_session, 4)
     assert handler_session.stream.frames_per_group == 4
 
 

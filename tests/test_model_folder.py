@@ -5,6 +5,7 @@ import json
 import pytest
 
 import app
+import app_controls
 from rain.checkpoint import save_models
 from rain.conditioning import RETARGET_PARAMS
 from rain.conditioning.retarget import default_params
@@ -37,8 +38,8 @@ def test_face_folder_carries_its_slider_centres(tmp_path, model):
     assert entry.condition_mode == "face" and app.condition_mode(str(model)) == "face"
     assert defaults["eye_horizontal"] == 0.0 and defaults["nose_horizontal"] == 0.02
     assert defaults["mouth_horizontal"] == default_params()["mouth_horizontal"]  # not overridden: published
-    assert app.retarget_defaults(str(model)) == defaults
-    assert app.retarget_defaults(str(tmp_path / "not-installed")) == default_params()
+    assert app_controls.retarget_defaults(str(model)) == defaults
+    assert app_controls.retarget_defaults(str(tmp_path / "not-installed")) == default_params()
 
 
 def test_face_tab_sliders_show_the_model_defaults(model):
