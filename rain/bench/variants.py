@@ -8,6 +8,7 @@ compare them against `base` from the same session: only what a run measured goes
 - base: the pipeline as shipped (bf16 autocast where the CPU has it);
 - channels_last: UNet weights and activations in channels-last memory format;
 - bf16_weights: UNet and pose-guider parameters stored in bf16 (no per-call weight casts under autocast);
+- bf16_matmul_weights: only the UNet's linear and convolution weights in bf16 (norms stay fp32);
 - compile: the UNet wrapped by `torch.compile` (inductor, `rain.compiled`: every pile shape compiled at load);
 - onnx: the UNet exported to ONNX and run by ONNX Runtime's CPU provider in fp32 (rain/bench/onnx_unet.py).
 """
@@ -29,7 +30,7 @@ from rain.checkpoint import load_models
 from rain.compiled import compile_pipeline
 from rain.pipeline import RainPipeline
 
-VARIANTS = ("base", "channels_last", "bf16_weights", "compile", "onnx")
+VARIANTS = ("base", "channels_last", "bf16_weights", "bf16_matmul_weights", "compile", "onnx")
 
 
 def variant_pipeline(model: Path, variant: str, frames_per_group: int | None = None) -> RainPipeline:
@@ -43,6 +44,10 @@ def variant_pipeline(model: Path, variant: str, frames_per_group: int | None = N
     elif variant == "bf16_weights":
         models.unet.to(torch.bfloat16)
         models.pose_guider.to(torch.bfloat16)
+    elif variant == "bf16_matmul_weights":  # only what autocast casts to bf16 anyway; norms stay fp32
+        for module in models.unet.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Conv1d)):
+                module.to(torch.bfloat16)
     elif variant == "compile":  # rain.compiled: the app's way, every pile shape compiled before timing
         return compile_pipeline(RainPipeline(models, config))
     elif variant == "onnx":
