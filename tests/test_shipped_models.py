@@ -37,8 +37,9 @@ def test_shipped_model_animates_a_held_out_sequence(mode):
     entry = folder_entry(folder)
     assert measured["mode"] == mode and entry.condition_mode == MODES[mode]
     pipeline = shipped(MODES[mode])
-    families = ",".join(entry.styles)  # a style model is measured on the styles it learned
-    world = world_factory(mode, pipeline.config.resolution, families)(HELD_OUT_SEED_START + 4321, 24)
+    families = ",".join(entry.styles)  # a style model is measured on the styles it learned ...
+    face = entry.face_style if mode == "face" else ""  # ... a face model on the condition it learned
+    world = world_factory(mode, pipeline.config.resolution, families, face)(HELD_OUT_SEED_START + 4321, 24)
     pairs = list(stream_sequence(pipeline, world, seed=0))
     out, truth = np.stack([o for o, _ in pairs]), np.stack([t for _, t in pairs])
     assert out.shape == (24, pipeline.config.resolution, pipeline.config.resolution, 3)
@@ -55,16 +56,17 @@ def test_shipped_model_animates_a_held_out_sequence(mode):
 @pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
 def test_real_photos_drive_the_shipped_face_model(photo):
     """scikit-image's astronaut and matplotlib's grace_hopper through real MediaPipe, the model's own
-    slider defaults (conditioning.json), the 26-dot condition and the pile."""
+    slider defaults and face condition (conditioning.json) and the pile."""
     image = real_photos()[photo]
-    pipeline = shipped("face")
-    session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution, crop_ratio=0.6),
-                          overlap=False)  # tick-exact: frames counted below
-    session.conditioner.retarget = folder_entry(CHECKPOINTS / "face").retarget_defaults()
+    pipeline, entry = shipped("face"), folder_entry(CHECKPOINTS / "face")
+    condition = ConditionConfig(mode="face", resolution=pipeline.config.resolution, crop_ratio=0.6,
+                                face_style=entry.face_style)
+    session = LiveSession(pipeline, condition, overlap=False)  # tick-exact: frames counted below
+    session.conditioner.retarget = entry.retarget_defaults()
     session.set_reference(load_image(sorted((CHECKPOINTS.parent / "examples" / "face").glob("*.png"))[0])[0])
     frames = [session.push(image, now=i * 0.1) for i in range(24)]
     shown = [f.image for f in frames if f.image is not None]
     assert frames[-1].status == "tracking" and len(shown) >= 4
-    assert (frames[-1].condition.max(-1) > 80).sum() > 100  # the dots were drawn
+    assert (frames[-1].condition.max(-1) > 80).sum() > 100  # the dots (or contours) were drawn
     assert all(s.shape == (pipeline.config.resolution,) * 2 + (3,) and s.std() > 5 for s in shown)
     session.close()
