@@ -37,8 +37,9 @@ class LiveConfig:
     # is 17.7 vs 13.9 FPS. Off by default: inline at 2 threads is as fast and simpler
     overlap: bool = False
     # torch.compile every served model's UNet at start-up (`python app.py --compile`; rain.compiled).
-    # Measured (BENCHMARKS.md): the UNet 25-31 % faster, but compiling takes minutes with a cold inductor
-    # cache (~30 s warm). Off by default: a Space or a quick local start should serve at once
+    # Measured (BENCHMARKS.md, body, 2 cores): UNet -25 %, 15.7 -> 17.6 FPS with detection, but compiling
+    # takes ~5 minutes per model with a cold inductor cache (~40 s warm). Off by default: a Space or a quick
+    # local start should serve at once
     compile: bool = False
     seed: int = 0  # noise seed of a new stream
     output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
