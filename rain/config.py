@@ -180,6 +180,10 @@ class ModelConfig:
     def latent_size(self) -> int:
         return self.resolution // self.vae.downscale
 
+    def with_pile(self, **changes) -> "ModelConfig":  # noqa: ANN003 - PileConfig fields
+        """This config with some pile settings changed (e.g. frames_per_group, strength)."""
+        return dataclasses.replace(self, pile=dataclasses.replace(self.pile, **changes))
+
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistency between the parts."""
         if self.pose_guider.downscale != self.vae.downscale:

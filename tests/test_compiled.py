@@ -23,7 +23,7 @@ def _frames(pipeline: RainPipeline, calls: int) -> np.ndarray:
 def _two_groups():
     """The tiny config with a 2-group pile: two shapes to compile keep this test's cold compile short."""
     config = tiny()
-    return dataclasses.replace(config, pile=dataclasses.replace(config.pile, num_groups=2))
+    return config.with_pile(num_groups=2)
 
 
 def test_compiled_unet_gives_the_eager_frames_and_never_compiles_on_a_stream():

@@ -6,7 +6,6 @@ Runs every measurement of BENCHMARKS.md on this machine and writes one JSON; pri
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
@@ -76,8 +75,7 @@ def load(path: Path, args: argparse.Namespace) -> tuple[RainPipeline, str]:
     else:
         (models, config), name = load_models(path), str(path)
     if args.frames_per_group:
-        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile,
-                                                                      frames_per_group=args.frames_per_group))
+        config = config.with_pile(frames_per_group=args.frames_per_group)
     if models is None:
         return RainPipeline.from_config(config, precision=args.precision), name
     return RainPipeline(models, config, args.precision), name
@@ -93,21 +91,22 @@ def maybe_compiled(pipeline: RainPipeline, args: argparse.Namespace, seconds: di
     return compiled
 
 
-def mode_pipeline(mode: str, args: argparse.Namespace, body: RainPipeline) -> RainPipeline | str:
+def mode_pipeline(mode: str, args: argparse.Namespace, body: RainPipeline,
+                  compile_seconds: dict) -> RainPipeline | str:
     """The pipeline serving a mode, or why the mode is skipped."""
     if mode == "body" or args.preset:
         return body
     folder = getattr(args, f"{mode}_model")
     if (folder / "config.json").exists():
-        return maybe_compiled(load(folder, args)[0], args, args.compile_seconds, mode)
+        return maybe_compiled(load(folder, args)[0], args, compile_seconds, mode)
     return body if mode == "style" else f"skipped: no {mode} model at {folder}"
 
 
-def measure_modes(args: argparse.Namespace, body: RainPipeline) -> dict:
+def measure_modes(args: argparse.Namespace, body: RainPipeline, compile_seconds: dict) -> dict:
     """Measurements 1-2 for every mode: both conditioning paths; the body's detected stream is the long one."""
     modes: dict = {}
     for mode in args.modes:
-        pipeline = mode_pipeline(mode, args, body)
+        pipeline = mode_pipeline(mode, args, body, compile_seconds)
         if isinstance(pipeline, str):
             modes[mode] = {"skipped": pipeline}
             continue
@@ -131,9 +130,9 @@ def run(args: argparse.Namespace) -> dict:
                                     "frames_per_group": pipeline.frames_per_group,
                                     "num_groups": pipeline.config.pile.num_groups},
                     "world_seed": BENCH_SEED}
-    args.compile_seconds = {}  # mode -> seconds to compile and warm up its UNet (--compile)
-    streaming = maybe_compiled(pipeline, args, args.compile_seconds, "body")
-    result["modes"] = measure_modes(args, streaming)
+    compile_seconds: dict[str, float] = {}  # mode -> seconds to compile and warm up its UNet (--compile)
+    streaming = maybe_compiled(pipeline, args, compile_seconds, "body")
+    result["modes"] = measure_modes(args, streaming, compile_seconds)
     detected = next((m["with_detection"] for m in result["modes"].values() if "with_detection" in m), None)
     result["where_time_goes"] = detected["ms_per_frame_by_stage"] if detected else None
     result["compare"] = compare(pipeline, args.compare_frames, args.chunk_window, args.chunk_overlap)
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.calls:
         result["pile"] = pile_flatness(streaming, args.calls, args.window)
     if args.compile:
-        result["compile_seconds"] = args.compile_seconds
+        result["compile_seconds"] = compile_seconds
     return result
 
 

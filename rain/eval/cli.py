@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import json
 import logging
@@ -76,10 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     models, config = load_models(args.model)
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
-        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, strength=args.strength))
+        config = config.with_pile(strength=args.strength)
     if args.frames_per_group is not None:  # validated with the config by RainPipeline
-        config = dataclasses.replace(config, pile=dataclasses.replace(config.pile,
-                                                                      frames_per_group=args.frames_per_group))
+        config = config.with_pile(frames_per_group=args.frames_per_group)
     pipeline = RainPipeline(models, config)
     face = face_condition(args.mode, args.model, args.face_condition)
     make_world = world_factory(args.mode, config.resolution, args.style_families, face)

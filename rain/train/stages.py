@@ -159,7 +159,7 @@ def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
         return config
     if changes.get("entry") == "noise":
         changes.update(strength_min=1.0, strength=1.0)
-    config = dataclasses.replace(config, pile=dataclasses.replace(config.pile, **changes))
+    config = config.with_pile(**changes)
     config.validate()
     logger.info("pile entry %s, strength %.2f (trained on %.2f..1), anchor %s", config.pile.entry,
                 config.pile.strength, config.pile.strength_min, config.pile.anchor)
