@@ -19,6 +19,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import spaces
+import torch
 
 
 from rain.conditioning import ConditionConfig
@@ -103,7 +104,8 @@ def set_reference(mode: str, weights: str, image: str | None, session: LiveSessi
     image, notes = checked_image(image, "reference image")
     if session is None:
         session = LiveSession(loaded(mode, weights, live).pipeline,
-                              condition_config(mode, weights, crop_ratio, live=live), seed=int(seed))
+                              condition_config(mode, weights, crop_ratio, live=live), seed=int(seed),
+                              overlap=live.overlap)
     session.set_reference(image)
     found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
     converted = "".join(f" Note: {n}." for n in notes)
@@ -280,7 +282,8 @@ def condition_mode(weights: str) -> str:
         raise SystemExit(str(exc)) from exc
 
 
-def main() -> None:
+def parse_settings(argv: list[str] | None = None) -> tuple[LiveConfig, dict[str, str], argparse.Namespace]:
+    """The server's settings from its command line: `LIVE` with the flags applied, and the weights per mode."""
     parser = argparse.ArgumentParser(description="RAIN Live")
     parser.add_argument("--host", default=None, help="server address (default: Gradio's, or 0.0.0.0 on Spaces)")
     parser.add_argument("--port", type=int, default=None)
@@ -293,14 +296,27 @@ def main() -> None:
                         help="longest driving video the offline tab and /animate accept (seconds)")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile every model's UNet before serving (faster calls; minutes to start)")
-    args = parser.parse_args()
+    parser.add_argument("--overlap", action="store_true",
+                        help="run each pile call on the stream's worker thread while the next frames are detected")
+    parser.add_argument("--threads", type=int, default=LIVE.torch_threads,
+                        help="torch threads of the process (default: torch's, one per core); see LiveConfig")
+    args = parser.parse_args(argv)
     if args.max_video_frames < 1 or not args.max_video_seconds > 0:
         parser.error("--max-video-frames and --max-video-seconds must be positive")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds,
-                               compile=args.compile)
+                               compile=args.compile, overlap=args.overlap or LIVE.overlap, torch_threads=args.threads)
     models = dict(LIVE.models)
     if args.weights:
         models[condition_mode(args.weights)] = args.weights
+    return live, models, args
+
+
+def main() -> None:
+    live, models, args = parse_settings()
+    if live.torch_threads is not None:
+        torch.set_num_threads(live.torch_threads)  # before any model runs: compiled code is built for it
     if live.compile:
         warm_up_models(models, live)  # compiled before the first user, never on a live stream
     demo = build_demo(models, live)

@@ -34,13 +34,17 @@ class LiveConfig:
     # run each pile call on the session's worker thread while the next camera frames are detected and
     # drawn. Measured (BENCHMARKS.md 1, body, 2-core Xeon): with torch on 2 threads it is slower (15.4 vs
     # 17.0 FPS: the worker's two threads and MediaPipe oversubscribe two cores); with torch on 1 thread it
-    # is 17.7 vs 13.9 FPS. Off by default: inline at 2 threads is as fast and simpler
+    # is 17.7 vs 13.9 FPS; compiled at 1 thread (`python app.py --compile --overlap --threads 1`) it
+    # reached 21.4 FPS, the fastest measured. Off by default: eager, inline at 2 threads is about as fast
     overlap: bool = False
     # torch.compile every served model's UNet at start-up (`python app.py --compile`; rain.compiled).
     # Measured (BENCHMARKS.md, body, 2 cores): UNet -25 %, 15.7 -> 17.6 FPS with detection, but compiling
     # takes ~5 minutes per model with a cold inductor cache (~40 s warm). Off by default: a Space or a quick
     # local start should serve at once
     compile: bool = False
+    # torch threads of the whole process (`python app.py --threads N`); None keeps torch's default, one per
+    # core. With `overlap` on a 2-core CPU, 1 leaves the other core to detection (BENCHMARKS.md 1)
+    torch_threads: int | None = None
     seed: int = 0  # noise seed of a new stream
     output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
     max_video_frames: int = 1800  # offline/API: longest driving video accepted (72 s at 25 fps)

@@ -1,0 +1,50 @@
+"""The server's command line (`app.parse_settings`) and how its settings reach a user's stream."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import app
+from rain.conditioning import ConditionConfig
+from rain.live import LIVE
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = sorted((ROOT / "examples" / "body").glob("*.png"))[0]
+
+
+def test_no_flags_serve_the_defaults():
+    live, models, _ = app.parse_settings([])
+    assert live == LIVE and models == LIVE.models
+
+
+def test_speed_flags_land_in_the_config():
+    live, models, args = app.parse_settings(["--compile", "--overlap", "--threads", "1", "--port", "7999"])
+    assert (live.compile, live.overlap, live.torch_threads) == (True, True, 1)
+    assert args.port == 7999 and models == LIVE.models
+    assert dataclasses.replace(live, compile=False, overlap=False, torch_threads=None) == LIVE  # nothing else moved
+
+
+@pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "-2"], ["--threads", "two"],
+                                  ["--max-video-frames", "0"], ["--max-video-seconds", "nan"]])
+def test_bad_flags_stop_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        app.parse_settings(argv)
+    assert excinfo.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_new_stream_follows_the_overlap_setting(overlap):
+    live = dataclasses.replace(LIVE, overlap=overlap)
+    session, status = app.set_reference("body", LIVE.models["body"], str(EXAMPLE), None,
+                                        ConditionConfig.crop_ratio, 0, live)
+    try:
+        assert "Ready" in status and session.overlap is overlap
+        frames = [app.live_tick(np.full((240, 320, 3), 40 * (i % 5), np.uint8), session) for i in range(24)]
+        assert any(f[0] is not None for f in frames)  # the stream animates either way
+    finally:
+        session.close()
