@@ -1,4 +1,4 @@
-"""`python -m rain <command> ...`: synth (procedural worlds), train (the recipe), eval (metrics), ship, bench, render."""
+"""`python -m rain <command> ...`: synth (procedural worlds), train (the recipe), eval (metrics), ship, bench, bench-report (a bench JSON's tables), render."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": "rain.eval.cli",
         "ship": "rain.train.ship",
         "bench": "rain.bench",
+        "bench-report": "rain.bench.report",
         "render": "rain.render",
     }
     if not argv or argv[0] not in commands:

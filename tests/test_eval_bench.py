@@ -54,7 +54,7 @@ def check_stream(stream: dict, frames: int, detection: bool) -> None:
     assert (stages["detection"] > 0) == detection
 
 
-def test_bench_writes_every_measurement(tmp_path):
+def test_bench_writes_every_measurement(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert rain_main(["bench", *TINY_BENCH, "--modes", "body", "style", "face", "--json", str(out)]) == 0
     result = json.loads(out.read_text())  # strict JSON: allow_nan=False on write
@@ -83,6 +83,22 @@ def test_bench_writes_every_measurement(tmp_path):
     assert "matmul_bf16" not in flops  # the pipeline runs in fp32 here
     pile = result["pile"]
     assert pile["calls"] == 12 and set(pile["ms_per_call_by_stage"]) == {"pose", "unet", "step", "decode"}
+    check_markdown_report(out, capsys)
+
+
+def check_markdown_report(path, capsys) -> None:
+    """`python -m rain bench-report JSON --markdown`: the tables of BENCHMARKS.md, one row per measured thing."""
+    capsys.readouterr()
+    assert rain_main(["bench-report", str(path), "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| ")]
+    widths = {line.count("|") for line in rows if line.startswith("| mode")}
+    assert widths == {12}  # 11 columns
+    assert sum(line.startswith("| body | ") for line in rows) == 3  # with, without detection, overlap
+    assert sum(line.split(" | ")[0] in {"| pile", "| chunked_window", "| per_frame_no_temporal",
+                                        "| pile_no_temporal"} for line in rows) == 4
+    assert any(line.startswith("| total push | ") for line in rows)
+    assert lines.count("|---|---|---|---|---|---|---|---|---|---|---|") == 1
 
 
 def test_bench_skips_a_mode_without_a_model(tmp_path):
