@@ -30,6 +30,7 @@ class UNetConfig:
     motion_max_seq_length: int = 32  # length of the temporal sinusoidal position table (>= pile size)
     time_cond_proj_dim: int = 512  # width of the LCM guidance-scale embedding fed to the time embedding
     position_embedding: bool = False  # beyond the paper: a 2-D position grid after conv_in of both UNets (rain/models/position.py)
+    output_head: int = 0  # beyond the paper: hidden width of a patch head added to the denoiser's conv_out (rain/models/output_head.py); 0: none
 
     @property
     def num_levels(self) -> int:
@@ -193,6 +194,8 @@ class ModelConfig:
             )
         if self.resolution % (self.vae.downscale * 2 ** (self.unet.num_levels - 1)):
             raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
+        if self.unet.output_head < 0:
+            raise ValueError(f"UNetConfig.output_head must be 0 (none) or a positive width, got {self.unet.output_head}")
         if len(self.unet.attention) != self.unet.num_levels:
             raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:

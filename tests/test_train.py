@@ -146,3 +146,44 @@ def test_recipe_chains_resumes_and_exports(tmp_path):
     frames = list(RainPipeline(models, config, precision="fp32").render(
         np.zeros((64, 64, 3), np.uint8), [np.zeros((64, 64, 3), np.uint8)] * 5))
     assert len(frames) == 5
+
+
+def unet_output(models, config, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    c, f, h = config.unet.in_channels, config.pile.num_frames, config.resolution // config.vae.downscale
+    sample = torch.randn(1, c, f, h, h, generator=g)
+    timesteps = torch.randint(0, 1000, (1, f), generator=g)
+    tokens = torch.randn(1, 1, config.unet.cross_attention_dim, generator=g)
+    with torch.no_grad():
+        return models.unet(sample, timesteps, tokens)
+
+
+def test_a_grown_patch_head_starts_as_a_no_op_then_trains_saves_and_loads(tmp_path):
+    """`--output-head N` on a model without a head: the same outputs at first; after training the head has
+    moved, the export records its width and loads strictly with it."""
+    config = tiny()
+    from rain.checkpoint import save_models
+    save_models(build_models(config, seed=0), config, tmp_path / "init")
+    before = load_models(tmp_path / "init")[0]
+    grown, _ = load_models(tmp_path / "init")
+    grown.unet.add_output_head(8)
+    assert torch.equal(unet_output(before, config), unet_output(grown, config))  # zero-initialised: a no-op
+    with pytest.raises(ValueError, match="already has a patch head"):
+        grown.unet.add_output_head(8)
+
+    cfg = TrainConfig(stage="pile", steps=3, batch_size=1, save_every=3, log_every=1, mixed_precision="no",
+                      output_head=8, lr=1e-2)
+    model = train_rain(cfg, tmp_path / "init", tmp_path / "run")
+    trained, trained_config = load_models(model)  # strict: the head's tensors are in unet.safetensors
+    assert trained_config.unet.output_head == 8 and trained.unet.head is not None
+    assert trained.unet.head.out.weight.abs().sum() > 0  # it learned
+    assert not torch.allclose(unet_output(trained, config), unet_output(before, config))
+    with pytest.raises(ValueError, match="cannot change it"):  # a model with a head keeps its width
+        train_rain(dataclasses.replace(cfg, output_head=16), model, tmp_path / "run2")
+
+
+def test_a_negative_patch_head_width_is_refused():
+    config = tiny()
+    bad = dataclasses.replace(config, unet=dataclasses.replace(config.unet, output_head=-1))
+    with pytest.raises(ValueError, match="output_head"):
+        bad.validate()

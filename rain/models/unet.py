@@ -4,7 +4,7 @@ Layer names, blocks and temporal modules are diffusers' own (AnimateDiff-v2 layo
 per down block, one in the mid block, three per up block). Only `forward` is ours, and it differs from
 diffusers' in two narrow ways: every frame gets its own time embedding (the pile holds frames at
 different noise levels), and pose-guider features (and, if configured, a position grid) are added to
-the output of `conv_in`.
+the output of `conv_in`. If configured, a patch head (rain/models/output_head.py) adds to `conv_out`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,26 @@ from diffusers import UNetMotionModel
 
 from rain.models.attention import ReferenceRead
 from rain.models.blocks import run_blocks
+from rain.models.output_head import PatchHead
 from rain.models.position import GridPosition
 
 
 class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
-    def __init__(self, position_embedding: bool = False, **kwargs) -> None:
+    def __init__(self, position_embedding: bool = False, output_head: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
+        self.head: PatchHead | None = None
+        if output_head:
+            self.add_output_head(output_head)
+
+    def add_output_head(self, width: int) -> None:
+        """Grow a patch head of `width` hidden channels (zero output at first: the model is unchanged)."""
+        if self.head is not None:
+            raise ValueError("this UNet already has a patch head")
+        self.head = PatchHead(self.conv_out.in_channels, self.conv_out.out_channels, width).to(
+            self.conv_out.weight.device, self.conv_out.weight.dtype)
 
     def forward(  # type: ignore[override]
         self,
@@ -57,6 +68,9 @@ class RainUNet(UNetMotionModel):
         # 4. down, mid and up blocks (temporal modules run inside each block, over the f frames)
         x = run_blocks(self, x, emb, context, kwargs, num_frames=f)
 
-        # 5. output head, unfold frames
-        x = self.conv_out(self.conv_act(self.conv_norm_out(x)))  # (b*f, c_out, h, w)
+        # 5. output head (plus the patch head, if any), unfold frames
+        features = self.conv_act(self.conv_norm_out(x))  # (b*f, c0, h, w)
+        x = self.conv_out(features)  # (b*f, c_out, h, w)
+        if self.head is not None:
+            x = x + self.head(features)
         return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from rain.checkpoint import load_models, read_config, save_models
 from rain.config import ModelConfig
-from rain.models import build_models
+from rain.models import RainModels, build_models
 from rain.train import loop
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
@@ -106,7 +106,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     else:
         parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
         models, config = load_models(init, parts=parts, seed=cfg.seed)
-    config = with_pile_settings(config, cfg)
+    config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -146,6 +146,18 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     save_models(student, config, out / "model")
     logger.info("distilled student exported to %s (guidance scale %.2f)", out / "model", scale)
     return out / "model"
+
+
+def with_output_head(models: RainModels, config: ModelConfig, width: int) -> ModelConfig:
+    """`--output-head N`: grow a patch head on a UNet without one (the model is unchanged until trained)."""
+    if not width or config.unet.output_head == width:
+        return config
+    if config.unet.output_head:
+        raise ValueError(f"the model already has a patch head of width {config.unet.output_head}; "
+                         f"--output-head {width} cannot change it")
+    models.unet.add_output_head(width)
+    logger.info("grew a patch head of width %d on the UNet", width)
+    return dataclasses.replace(config, unet=dataclasses.replace(config.unet, output_head=width))
 
 
 def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
