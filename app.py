@@ -26,6 +26,7 @@ from rain.conditioning import ConditionConfig
 from rain.compiled import CompileError, compile_pipeline
 from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
+from rain.live.config import MAX_STREAM_EVERY, MIN_STREAM_EVERY
 from rain.live.inputs import load_image
 from rain.live.offline import animate_video
 from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, MissingWeightsError, WeightsError, load_weights
@@ -223,7 +224,7 @@ def mode_tab(mode: str, weights: str, live: LiveConfig) -> None:
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings, live_box], None,
           api_visibility="private")
-    camera.stream(live_tick, [camera, session], [output, condition, readout], stream_every=LIVE.stream_every,
+    camera.stream(live_tick, [camera, session], [output, condition, readout], stream_every=live.stream_every,
                   time_limit=LIVE.time_limit, concurrency_limit=LIVE.concurrency_limit, concurrency_id="live",
                   api_visibility="private")
 
@@ -298,15 +299,20 @@ def parse_settings(argv: list[str] | None = None) -> tuple[LiveConfig, dict[str,
                         help="torch.compile every model's UNet before serving (faster calls; minutes to start)")
     parser.add_argument("--overlap", action="store_true",
                         help="run each pile call on the stream's worker thread while the next frames are detected")
+    parser.add_argument("--stream-every", type=float, default=LIVE.stream_every,
+                        help="seconds between webcam frames sent to the server (0.05 = 20 fps; see LiveConfig)")
     parser.add_argument("--threads", type=int, default=LIVE.torch_threads,
                         help="torch threads of the process (default: torch's, one per core); see LiveConfig")
     args = parser.parse_args(argv)
     if args.max_video_frames < 1 or not args.max_video_seconds > 0:
         parser.error("--max-video-frames and --max-video-seconds must be positive")
+    if not MIN_STREAM_EVERY <= args.stream_every <= MAX_STREAM_EVERY:
+        parser.error(f"--stream-every must be within {MIN_STREAM_EVERY}..{MAX_STREAM_EVERY} s, got {args.stream_every}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds,
-                               compile=args.compile, overlap=args.overlap or LIVE.overlap, torch_threads=args.threads)
+                               compile=args.compile, overlap=args.overlap or LIVE.overlap, torch_threads=args.threads,
+                               stream_every=args.stream_every)
     models = dict(LIVE.models)
     if args.weights:
         models[condition_mode(args.weights)] = args.weights

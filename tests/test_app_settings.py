@@ -22,14 +22,18 @@ def test_no_flags_serve_the_defaults():
 
 
 def test_speed_flags_land_in_the_config():
-    live, models, args = app.parse_settings(["--compile", "--overlap", "--threads", "1", "--port", "7999"])
-    assert (live.compile, live.overlap, live.torch_threads) == (True, True, 1)
+    live, models, args = app.parse_settings(["--compile", "--overlap", "--threads", "1", "--port", "7999",
+                                             "--stream-every", "0.05"])
+    assert (live.compile, live.overlap, live.torch_threads, live.stream_every) == (True, True, 1, 0.05)
     assert args.port == 7999 and models == LIVE.models
-    assert dataclasses.replace(live, compile=False, overlap=False, torch_threads=None) == LIVE  # nothing else moved
+    moved_back = dataclasses.replace(live, compile=False, overlap=False, torch_threads=None,
+                                     stream_every=LIVE.stream_every)
+    assert moved_back == LIVE  # nothing else moved
 
 
 @pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "-2"], ["--threads", "two"],
-                                  ["--max-video-frames", "0"], ["--max-video-seconds", "nan"]])
+                                  ["--max-video-frames", "0"], ["--max-video-seconds", "nan"],
+                                  ["--stream-every", "0"], ["--stream-every", "nan"], ["--stream-every", "5"]])
 def test_bad_flags_stop_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as excinfo:
         app.parse_settings(argv)
@@ -48,3 +52,11 @@ def test_a_new_stream_follows_the_overlap_setting(overlap):
         assert any(f[0] is not None for f in frames)  # the stream animates either way
     finally:
         session.close()
+
+
+def test_the_stream_rate_reaches_every_live_tab():
+    live = dataclasses.replace(LIVE, stream_every=0.05)
+    demo = app.build_demo(live=live)
+    ticks = [d for d in demo.config["dependencies"] if str(d.get("api_name")).startswith("live_tick")]
+    assert len(ticks) == len(LIVE.models)  # one webcam stream per live tab
+    assert {d["stream_every"] for d in ticks} == {0.05}

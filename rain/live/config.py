@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MIN_STREAM_EVERY, MAX_STREAM_EVERY = 0.02, 2.0  # seconds: the range `stream_every` may be set to (50 .. 0.5 fps)
 MODE_LABELS: dict[str, str] = {"body": "Human motion", "face": "Face morphing", "style": "Style transfer"}
 
 
@@ -20,7 +21,8 @@ class LiveConfig:
         "body": "tiny", "face": "checkpoints/face", "style": "checkpoints/style"})
     # webcam frames offered to the server per second = 1 / stream_every. 0.1 s (10 fps) keeps a 2-core
     # CPU busy: a pile call (~250 ms) runs once every 4 frames, detection (~10-30 ms) every frame; a
-    # faster rate would only make Gradio drop more frames while a call runs
+    # faster rate would only make Gradio drop more frames while a call runs. A faster server (`--compile
+    # --overlap --threads 1`, ~21 FPS through LiveSession.push) can take `python app.py --stream-every 0.05`
     stream_every: float = 0.1
     # seconds one live stream may hold a worker; then the webcam stops and one click on record resumes
     # it with the same session state (pile, reference, sliders). 10 minutes keeps a shared Space fair
