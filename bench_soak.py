@@ -30,7 +30,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import imageio.v2 as imageio
 import numpy as np
@@ -60,14 +60,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(max_video_frames: int | None = None, timeout: float = 300.0) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`python app.py` on a free port; yields (url, process) once it answers, stops it afterwards."""
+def server(max_video_frames: int | None = None, timeout: float = 300.0,
+           flags: Sequence[str] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python app.py [flags]` on a free port; yields (url, process) once it answers, stops it afterwards."""
     from gradio_client import Client
 
     port = free_port()
     cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
     if max_video_frames:
         cmd += ["--max-video-frames", str(max_video_frames), "--max-video-seconds", str(max_video_frames / FPS + 60)]
+    cmd += list(flags)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url, t0 = f"http://127.0.0.1:{port}/", time.monotonic()

@@ -17,7 +17,6 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -27,17 +26,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from browser_driver import CHROMIUM, CHROMIUM_FLAGS, READOUT, component, image_src, open_tab, pick_example
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network from Gradio
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVING = ROOT / "examples" / "driving" / "body.mp4"
-CHROMIUM = os.environ.get("RAIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# the flags of ../shared/notes/ecosystem.md ("Browser tests"), plus the fake camera
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
-                  "--use-fake-ui-for-media-stream"]
 SCREENSHOT_DIR = Path(os.environ.get("TMPDIR", "/tmp"))  # default home of the page screenshot
-READOUT = re.compile(r"(\d+(?:\.\d+)?) FPS · latency (\d+) ms · (\w+)")  # fps, latency, conditioner status
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -158,30 +153,6 @@ def mirrored_page(mirrored_browser, server):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def open_tab(page, label: str):
-    """Select a tab by its name; returns the (only rendered) tab panel."""
-    page.get_by_role("tab", name=label, exact=True).click()
-    panel = page.get_by_role("tabpanel")
-    panel.get_by_test_id("block-label").filter(has_text="Camera").wait_for()
-    return panel
-
-
-def component(panel, page, label: str):
-    """The component block whose label reads `label`."""
-    return panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(
-        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
-
-
-def pick_example(panel, page, filename: str) -> None:
-    """Click the example character whose thumbnail is `filename` in the Examples table."""
-    panel.get_by_role("button").filter(has=page.locator(f"img[src$='/{filename}']")).click()
-
-
-def image_src(block) -> str | None:
-    srcs = block.locator("img").evaluate_all("els => els.map(e => e.getAttribute('src')).filter(s => s)")
-    return srcs[0] if srcs else None
-
-
 def fetch_image(page, src: str) -> np.ndarray:
     response = page.request.get(src)
     assert response.ok, f"{src}: HTTP {response.status}"
