@@ -62,9 +62,9 @@ def make_camera(out: Path, fps: float) -> Path:
     return out
 
 
-def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tuple[float, float, int, str]], float]:
+def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tuple[float, float, int, str]]]:
     """Stream the camera through the Human motion tab for `seconds`: (output image times in s since the
-    webcam started, readouts as (t, fps, latency ms, status), page time of the start)."""
+    webcam started, readouts as (t, fps, latency ms, status))."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -91,7 +91,7 @@ def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tu
         frames = [(ms - start) / 1000.0 for ms in page.evaluate("() => window.__rainFrames")]
         camera_block.get_by_role("button").filter(has_text="Stop").click()
         chromium.close()
-    return frames, readings, start
+    return frames, readings
 
 
 def summary(frames: list[float], readings: list[tuple], warmup: float, seconds: float) -> dict:
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, server(timeout=args.start_timeout, flags=args.app_flags) as (url, proc):
         camera = make_camera(Path(tmp) / "camera.y4m", args.camera_fps)
         logger.info("server up at %s (%s); streaming %.0f s", url, " ".join(args.app_flags) or "defaults", args.seconds)
-        frames, readings, _ = stream(url, camera, args.seconds)
+        frames, readings = stream(url, camera, args.seconds)
         result = {"app_flags": args.app_flags, "seconds": args.seconds, "warmup": args.warmup,
                   "camera_fps": args.camera_fps, "machine": {"cpu": cpu_model(), "cores": usable_cores()},
                   **summary(frames, readings, args.warmup, args.seconds), "server_rss_mib": rss_mib(proc.pid),

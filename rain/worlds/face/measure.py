@@ -126,12 +126,13 @@ def live_path_error(num_worlds: int = 10, size: int = 384) -> dict[str, float]:
 def main() -> None:
     from rain.worlds.face.geometry import world_sliders
     world, faces = world_features(), real_faces()
-    print(f"world: {len(world['face_length'])} frames; real faces: {list(faces)}")
-    print("\n== published default sliders ==\n" + report(default_params(), world, faces))
-    print("\n== world slider centres (published defaults + FaceWorldConfig.slider_overrides) ==\n"
+    # CLI output, like rain/bench/cli.py's tables: the report is this command's product
+    print(f"world: {len(world['face_length'])} frames; real faces: {list(faces)}")  # noqa: T201
+    print("\n== published default sliders ==\n" + report(default_params(), world, faces))  # noqa: T201
+    print("\n== world slider centres (published defaults + FaceWorldConfig.slider_overrides) ==\n"  # noqa: T201
           + report(world_sliders(FaceWorldConfig()), world, faces))
-    print("\nlive path on driving frames (detect -> retarget with the identity's sliders) vs world points:",
-          live_path_error())
+    live = live_path_error()
+    print("\nlive path on driving frames (detect -> retarget with the identity's sliders) vs world points:", live)  # noqa: T201
 
 
 if __name__ == "__main__":
