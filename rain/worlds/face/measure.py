@@ -132,7 +132,8 @@ def main() -> None:
     print("\n== world slider centres (published defaults + FaceWorldConfig.slider_overrides) ==\n"  # noqa: T201
           + report(world_sliders(FaceWorldConfig()), world, faces))
     live = live_path_error()
-    print("\nlive path on driving frames (detect -> retarget with the identity's sliders) vs world points:", live)  # noqa: T201
+    print("\nlive path on driving frames (detect -> retarget with the identity's sliders) vs world points:",  # noqa: T201
+          live)
 
 
 if __name__ == "__main__":
