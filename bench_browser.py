@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import tempfile
 import time
@@ -62,9 +63,26 @@ def make_camera(out: Path, fps: float) -> Path:
     return out
 
 
-def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tuple[float, float, int, str]]]:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the app server and by all chromium processes (Linux /proc)."""
+    used = {"server": 0.0, "chromium": 0.0}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):  # not a process, or it ended while read
+            continue
+        who = "server" if entry.name == str(server_pid) else "chromium" if b"chrom" in command else None
+        if who:
+            used[who] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def stream(url: str, camera: Path, seconds: float, rtt_ms: float, server_pid: int) -> tuple[list, list, dict]:
     """Stream the camera through the Human motion tab for `seconds`: (output image times in s since the
-    webcam started, readouts as (t, fps, latency ms, status))."""
+    webcam started, readouts as (t, fps, latency ms, status), cores used by the server and by chromium).
+    `rtt_ms`: network latency chromium adds to every request (DevTools network emulation), as a remote page
+    would see; 0 is this machine's loopback."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -74,6 +92,11 @@ def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tu
         context.grant_permissions(["camera"], origin=url.rstrip("/"))
         page = context.new_page()
         page.set_default_timeout(120_000)
+        if rtt_ms:
+            devtools = context.new_cdp_session(page)
+            devtools.send("Network.enable")
+            devtools.send("Network.emulateNetworkConditions", {"offline": False, "latency": rtt_ms,
+                                                               "downloadThroughput": -1, "uploadThroughput": -1})
         page.goto(url, wait_until="load")
         panel = open_tab(page, "Human motion")
         camera_block, output_block = component(panel, page, "Camera"), component(panel, page, "Animated character")
@@ -83,15 +106,17 @@ def stream(url: str, camera: Path, seconds: float) -> tuple[list[float], list[tu
         camera_block.get_by_title("grant webcam access").click()
         camera_block.get_by_role("button").filter(has_text="Record").click()
         readout, readings, t0 = panel.get_by_text(READOUT), [], time.monotonic()
+        cpu0 = cpu_seconds(server_pid)
         while (t := time.monotonic() - t0) < seconds:
             match = READOUT.search(readout.first.inner_text()) if readout.count() else None
             if match:
                 readings.append((t, float(match[1]), int(match[2]), match[3]))
             time.sleep(0.5)
+        cpu = {who: (used - cpu0[who]) / (time.monotonic() - t0) for who, used in cpu_seconds(server_pid).items()}
         frames = [(ms - start) / 1000.0 for ms in page.evaluate("() => window.__rainFrames")]
         camera_block.get_by_role("button").filter(has_text="Stop").click()
         chromium.close()
-    return frames, readings
+    return frames, readings, cpu
 
 
 def summary(frames: list[float], readings: list[tuple], warmup: float, seconds: float) -> dict:
@@ -115,22 +140,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="streaming time, warm-up included")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds not counted (the pile fills)")
     parser.add_argument("--camera-fps", type=float, default=30.0, help="frame rate of the fake webcam")
+    parser.add_argument("--rtt-ms", type=float, default=0.0, help="network latency added to each request (ms)")
     parser.add_argument("--start-timeout", type=float, default=900.0, help="seconds the server may take to start")
     parser.add_argument("app_flags", nargs="*", help="flags of app.py, after --")
     args = parser.parse_args(argv)
     if not 0 <= args.warmup < args.seconds:
         parser.error("--warmup must be within 0 .. --seconds")
+    if not 0 <= args.rtt_ms <= 2000:
+        parser.error("--rtt-ms must be within 0 .. 2000")
     with tempfile.TemporaryDirectory() as tmp, server(timeout=args.start_timeout, flags=args.app_flags) as (url, proc):
         camera = make_camera(Path(tmp) / "camera.y4m", args.camera_fps)
         logger.info("server up at %s (%s); streaming %.0f s", url, " ".join(args.app_flags) or "defaults", args.seconds)
-        frames, readings = stream(url, camera, args.seconds)
+        frames, readings, cpu = stream(url, camera, args.seconds, args.rtt_ms, proc.pid)
         result = {"app_flags": args.app_flags, "seconds": args.seconds, "warmup": args.warmup,
-                  "camera_fps": args.camera_fps, "machine": {"cpu": cpu_model(), "cores": usable_cores()},
+                  "camera_fps": args.camera_fps, "rtt_ms": args.rtt_ms, "cores_used": cpu, "machine": {"cpu": cpu_model(), "cores": usable_cores()},
                   **summary(frames, readings, args.warmup, args.seconds), "server_rss_mib": rss_mib(proc.pid),
                   "frame_times_s": frames, "readings": readings}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: result[k] for k in ("app_flags", "browser", "readout")}, indent=2))  # noqa: T201 - CLI output
+    print(json.dumps({k: result[k] for k in ("app_flags", "rtt_ms", "cores_used", "browser", "readout")}, indent=2))  # noqa: T201 - CLI output
     return 0
 
 

@@ -21,16 +21,19 @@ def test_summary_counts_only_after_the_warm_up():
 @pytest.mark.timeout(300)
 def test_a_short_run_through_the_page_with_app_flags(tmp_path):
     out = tmp_path / "browser.json"
-    argv = ["--json", str(out), "--seconds", "25", "--warmup", "5", "--camera-fps", "15",
+    argv = ["--json", str(out), "--seconds", "20", "--warmup", "5", "--camera-fps", "15", "--rtt-ms", "30",
             "--", "--stream-every", "0.1", "--overlap"]
     assert bench_browser.main(argv) == 0
     result = json.loads(out.read_text())
     assert result["app_flags"] == ["--stream-every", "0.1", "--overlap"]
+    assert result["rtt_ms"] == 30 and result["cores_used"]["server"] > 0 and result["cores_used"]["chromium"] > 0
     assert result["browser"]["frames_after_warmup"] > 0 and result["browser"]["fps"] > 0
     assert result["readout"]["count"] > 0 and result["readout"]["latency_ms"]["p50"] > 0
     assert result["frame_times_s"] == sorted(result["frame_times_s"]) and result["server_rss_mib"] > 0
 
 
-def test_bad_warm_up_is_refused(tmp_path):
+@pytest.mark.parametrize("bad", [["--warmup", "10"], ["--rtt-ms", "-1"], ["--rtt-ms", "5000"]])
+def test_bad_settings_are_refused(tmp_path, bad, capsys):
     with pytest.raises(SystemExit):
-        bench_browser.main(["--json", str(tmp_path / "b.json"), "--seconds", "10", "--warmup", "10"])
+        bench_browser.main(["--json", str(tmp_path / "b.json"), "--seconds", "10", *bad])
+    assert "must be within" in capsys.readouterr().err
