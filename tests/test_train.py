@@ -16,7 +16,8 @@ from rain.train.data import ClipStream
 from rain.worlds.options import style_world_config
 from rain.worlds.style_world import StyleWorld
 from rain.models.vae import encode
-from rain.train.objective import RainObjective, jitter_groups, pile_levels, prediction_target, sample_levels
+from rain.train.objective import (RainObjective, add_noise, jitter_groups, pile_levels, prediction_target,
+                                  sample_levels)
 from rain.train.stages import train_autoencoder, train_rain
 
 
@@ -77,6 +78,50 @@ def test_context_jitter_changes_older_inputs_and_never_the_targets(prediction_ty
     older = levels[0] > 0
     assert torch.equal(inputs[0][:, :, ~older], inputs[1][:, :, ~older])  # the newest group is untouched
     assert not torch.allclose(inputs[0][:, :, older], inputs[1][:, :, older], atol=1e-4)  # older groups: wrong colours
+
+
+@pytest.mark.parametrize("prediction_type", ["sample", "v_prediction"])
+def test_rollout_steps_the_models_own_estimate_into_the_older_groups(prediction_type):
+    """With a UNet that predicts exactly the truth (a forward hook: the oracle stands in for a trained model),
+    the older groups must be what the pile's LCM step makes of it: x_0 noised to this call's level with the
+    step's fresh noise; the newest group and the targets stay those of plain training."""
+    config = dataclasses.replace(tiny(), scheduler=dataclasses.replace(tiny().scheduler, prediction_type=prediction_type))
+    batch = {k: v[None] for k, v in next(iter(ClipStream("body", config.pile.num_frames, config.resolution, 3))).items()}
+    levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
+    models = build_models(config, seed=0)
+    inputs, answers = [], {}
+
+    def perfect(module, args, output):
+        inputs.append(args[0].detach().clone())
+        return answers["target"](args[0], args[1])
+
+    models.unet.register_forward_hook(perfect)
+    x0 = encode(models.vae, batch["frames"].transpose(1, 2).flatten(0, 1)).unflatten(0, (1, -1)).transpose(1, 2)
+    objective = RainObjective(models, config, rollout=1.0)
+    answers["target"] = lambda x_t, t: prediction_target(x_t, x0, objective.alphas[t.reshape(1, -1)], prediction_type)
+    assert objective(batch, levels, torch.Generator().manual_seed(5)).item() < 1e-8
+    assert len(inputs) == 2  # the estimate one call earlier (no gradient), then the trained call
+    g = torch.Generator().manual_seed(5)  # the objective's draws in order: noise, the rollout coin, then own_context's
+    noise, _, _, noise_now = torch.randn(x0.shape, generator=g), torch.rand((), generator=g), \
+        torch.randn(x0.shape, generator=g), torch.randn(x0.shape, generator=g)
+    alphas = objective.alphas[objective.timesteps[levels]]
+    older = levels[0] > 0
+    assert torch.allclose(inputs[1][:, :, older], add_noise(x0, noise_now, alphas)[0][:, :, older], atol=1e-4)
+    assert torch.equal(inputs[1][:, :, ~older], add_noise(x0, noise, alphas)[0][:, :, ~older])
+    earlier = objective.timesteps[(levels - 1).clamp(min=0)]
+    assert torch.equal(inputs[0][:, :, older], add_noise(x0, _noise_before(x0.shape), objective.alphas[earlier])[0][:, :, older])
+
+
+def _noise_before(shape) -> torch.Tensor:
+    g = torch.Generator().manual_seed(5)
+    torch.randn(shape, generator=g), torch.rand((), generator=g)
+    return torch.randn(shape, generator=g)
+
+
+@pytest.mark.parametrize("bad", [dict(rollout=-0.1), dict(rollout=1.5), dict(rollout=0.5, timesteps="bands")])
+def test_bad_rollout_settings_are_refused(bad):
+    with pytest.raises(ValueError, match="rollout"):
+        RainObjective(build_models(tiny(), seed=0), tiny(), **bad)
 
 
 def test_every_trainable_part_gets_a_gradient():

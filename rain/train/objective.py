@@ -16,7 +16,8 @@ from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.attention import ReferenceRead
 from rain.models.vae import encode
-from rain.scheduler import PileSchedule, append_dims, guidance_embedding, reference_input, strength_timesteps
+from rain.scheduler import (PileSchedule, append_dims, guidance_embedding, lcm_step, reference_input,
+                            strength_timesteps)
 
 
 def pile_levels(num_levels: int, frames_per_group: int, groups: int) -> torch.Tensor:
@@ -107,16 +108,22 @@ class RainObjective(torch.nn.Module):
     """Holds the trainable parts (and the frozen VAE) so `accelerate` can prepare them as one module."""
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
-                 timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20) -> None:
+                 timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
+                 rollout: float = 0.0) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
+        if not 0.0 <= rollout <= 1.0:
+            raise ValueError(f"rollout is a share of batches, within 0..1, got {rollout}")
+        if rollout > 0 and (timesteps == "bands" or config.pile.entry == "latent"):
+            raise ValueError("rollout is for a noise-entry pile at its own timesteps (not bands, not the latent entry)")
         if timesteps == "bands" and config.pile.entry == "latent":
             raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
         if timesteps == "bands" and context_jitter > 0:  # near t = 0 a v/epsilon target would scale the jitter ~24x
             raise ValueError("context jitter is for the pile's own timesteps, not band timesteps (a teacher)")
         self.band_stride = band_stride
         self.cond_drop, self.timestep_mode, self.context_jitter = cond_drop, timesteps, context_jitter
+        self.rollout = rollout
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -149,6 +156,9 @@ class RainObjective(torch.nn.Module):
                 wrong = encode_clip(self.vae, jitter_groups(frames, levels, self.context_jitter, generator))
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
+        if self.rollout > 0 and bool(torch.rand((), generator=generator, device=generator.device) < self.rollout):
+            x_t = self.own_context(x0, x_t, levels, reference, ref_latents, conditions, generator)
+            target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
             with torch.no_grad():
                 content = encode_clip(self.vae, conditions)  # (b, c, f, h, w)
@@ -164,6 +174,25 @@ class RainObjective(torch.nn.Module):
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
                        self.guidance.expand(b, -1), unconditional)
         return F.mse_loss(pred.float(), target)
+
+    def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, reference: torch.Tensor,
+                    ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """x_t (b, c, f, h, w) whose older groups hold what a running pile holds instead of noised truth: one call
+        earlier each was a level noisier; the model's estimate from there (no gradient) is stepped to this
+        call's level by `lcm_step`, fresh noise and all. The newest group keeps `x_t` (the pile's fresh noise).
+        Its errors are the stream's own, so the model learns to correct them rather than copy them forward."""
+        sched, b = self.config.scheduler, x0.shape[0]
+        t_before, t_now = self.timesteps[(levels - 1).clamp(min=0)], self.timesteps[levels]  # (b, f)
+        noise_before, noise_now = (torch.randn(x0.shape, generator=generator, device=x0.device) for _ in range(2))
+        x_before = add_noise(x0, noise_before, self.alphas[t_before])[0]
+        with torch.no_grad():
+            pred = denoise(self, self.config, x_before, t_before, self.alphas[t_before] == 0, reference, ref_latents,
+                           conditions, self.guidance.expand(b, -1)).float()
+        flat = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731 (b, c, f, h, w) -> (b * f, c, h, w)
+        stepped, _ = lcm_step(flat(x_before), flat(pred), t_before.flatten(), t_now.flatten(), self.alphas,
+                              sched.prediction_type, sched.timestep_scaling, noise=flat(noise_now))
+        stepped = stepped.unflatten(0, (b, x0.shape[2])).transpose(1, 2)  # (b, c, f, h, w)
+        return torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], stepped, x_t)
 
     def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(b, f) timestep of every frame: the pile's fixed levels, or for a latent-entry model the levels of a
