@@ -23,6 +23,7 @@ import torch
 
 
 from rain.conditioning import ConditionConfig
+from rain.bench.machine import usable_cores
 from rain.compiled import CompileError, compile_pipeline
 from rain.images import square, to_tensor, to_uint8
 from rain.live import LIVE, MODE_LABELS, LiveConfig, LiveSession
@@ -297,12 +298,13 @@ def parse_settings(argv: list[str] | None = None) -> tuple[LiveConfig, dict[str,
                         help="longest driving video the offline tab and /animate accept (seconds)")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile every model's UNet before serving (faster calls; minutes to start)")
-    parser.add_argument("--overlap", action="store_true",
+    parser.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=LIVE.overlap,
                         help="run each pile call on the stream's worker thread while the next frames are detected")
     parser.add_argument("--stream-every", type=float, default=LIVE.stream_every,
                         help="seconds between webcam frames sent to the server (0.05 = 20 fps; see LiveConfig)")
     parser.add_argument("--threads", type=int, default=LIVE.torch_threads,
-                        help="torch threads of the process (default: torch's, one per core); see LiveConfig")
+                        help="torch threads of the process (default: every core but one with overlap, else torch's); "
+                             "see LiveConfig")
     args = parser.parse_args(argv)
     if args.max_video_frames < 1 or not args.max_video_seconds > 0:
         parser.error("--max-video-frames and --max-video-seconds must be positive")
@@ -311,7 +313,7 @@ def parse_settings(argv: list[str] | None = None) -> tuple[LiveConfig, dict[str,
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     live = dataclasses.replace(LIVE, max_video_frames=args.max_video_frames, max_video_seconds=args.max_video_seconds,
-                               compile=args.compile, overlap=args.overlap or LIVE.overlap, torch_threads=args.threads,
+                               compile=args.compile, overlap=args.overlap, torch_threads=args.threads,
                                stream_every=args.stream_every)
     models = dict(LIVE.models)
     if args.weights:
@@ -321,8 +323,9 @@ def parse_settings(argv: list[str] | None = None) -> tuple[LiveConfig, dict[str,
 
 def main() -> None:
     live, models, args = parse_settings()
-    if live.torch_threads is not None:
-        torch.set_num_threads(live.torch_threads)  # before any model runs: compiled code is built for it
+    threads = live.threads_for(usable_cores())
+    if threads is not None:
+        torch.set_num_threads(threads)  # before any model runs: compiled code is built for it
     if live.compile:
         warm_up_models(models, live)  # compiled before the first user, never on a live stream
     demo = build_demo(models, live)

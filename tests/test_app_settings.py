@@ -26,9 +26,20 @@ def test_speed_flags_land_in_the_config():
                                              "--stream-every", "0.05"])
     assert (live.compile, live.overlap, live.torch_threads, live.stream_every) == (True, True, 1, 0.05)
     assert args.port == 7999 and models == LIVE.models
-    moved_back = dataclasses.replace(live, compile=False, overlap=False, torch_threads=None,
+    moved_back = dataclasses.replace(live, compile=False, overlap=LIVE.overlap, torch_threads=None,
                                      stream_every=LIVE.stream_every)
     assert moved_back == LIVE  # nothing else moved
+    assert app.parse_settings(["--no-overlap"])[0].overlap is False
+
+
+@pytest.mark.parametrize("overlap, threads, cores, expected", [
+    (True, None, 2, 1), (True, None, 8, 7), (True, None, 1, 1),  # one core is left to detection
+    (False, None, 2, None),  # inline: torch's own default
+    (True, 3, 2, 3), (False, 2, 8, 2),  # --threads N wins
+])
+def test_torch_threads_leave_a_core_to_detection_when_overlapping(overlap, threads, cores, expected):
+    live = dataclasses.replace(LIVE, overlap=overlap, torch_threads=threads)
+    assert live.threads_for(cores) == expected
 
 
 @pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "-2"], ["--threads", "two"],

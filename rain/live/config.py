@@ -34,18 +34,21 @@ class LiveConfig:
     # let a growing queue turn into seconds of lag)
     max_buffer: int = 8
     # run each pile call on the session's worker thread while the next camera frames are detected and
-    # drawn. Measured (BENCHMARKS.md 1, body, 2-core Xeon): with torch on 2 threads it is slower (15.4 vs
-    # 17.0 FPS: the worker's two threads and MediaPipe oversubscribe two cores); with torch on 1 thread it
-    # is 17.7 vs 13.9 FPS; compiled at 1 thread (`python app.py --compile --overlap --threads 1`) it
-    # reached 21.4 FPS, the fastest measured. Off by default: eager, inline at 2 threads is about as fast
-    overlap: bool = False
+    # drawn. Measured in the page (BENCHMARKS.md 7, body, 2-core Xeon, chromium on the same cores): 5.85 FPS
+    # inline at torch's 2 threads, 8.59 FPS with overlap at 1 thread (+47 %, latency p50 2.7 -> 2.3 s), 5.35
+    # with overlap at 2 threads (the worker's threads and MediaPipe oversubscribe the cores). Through
+    # LiveSession.push alone (BENCHMARKS.md 1) the two are even (16.3 vs 15.7-17.0 FPS): the page gains
+    # because a tick no longer waits for a pile call. So on by default, with `torch_threads` left to
+    # leave a core for detection; `python app.py --no-overlap` turns it off
+    overlap: bool = True
     # torch.compile every served model's UNet at start-up (`python app.py --compile`; rain.compiled).
     # Measured (BENCHMARKS.md, body, 2 cores): UNet -25 %, 15.7 -> 17.6 FPS with detection, but compiling
     # takes ~5 minutes per model with a cold inductor cache (~40 s warm). Off by default: a Space or a quick
     # local start should serve at once
     compile: bool = False
-    # torch threads of the whole process (`python app.py --threads N`); None keeps torch's default, one per
-    # core. With `overlap` on a 2-core CPU, 1 leaves the other core to detection (BENCHMARKS.md 1)
+    # torch threads of the whole process (`python app.py --threads N`). None = automatic (`threads_for`):
+    # with `overlap`, every core but one (the other is detection's: 1 on 2 cores), without it torch's own
+    # default (one per core). The offline tab renders on the same threads (~25 % slower at 1 than at 2)
     torch_threads: int | None = None
     seed: int = 0  # noise seed of a new stream
     output_fps: float = 25.0  # frame rate of offline mp4s when the driving video has none
@@ -54,6 +57,12 @@ class LiveConfig:
     max_image_side: int = 4096  # uploads larger than this on either side are refused, not resized blindly
     max_file_size: str = "50mb"  # Gradio upload limit (launch(max_file_size=...))
     session_ttl: int = 3600  # seconds an idle session's state lives before it is freed
+
+    def threads_for(self, cores: int) -> int | None:
+        """Torch threads to set on a machine with `cores` usable cores; None leaves torch's default."""
+        if self.torch_threads is not None:
+            return self.torch_threads
+        return max(1, cores - 1) if self.overlap else None
 
 
 LIVE = LiveConfig()
