@@ -19,10 +19,10 @@ class LiveConfig:
     # `python app.py --weights rain-v0.1` replaces the entry of the mode those weights were trained for
     models: dict[str, str] = field(default_factory=lambda: {
         "body": "tiny", "face": "checkpoints/face", "style": "checkpoints/style"})
-    # webcam frames offered to the server per second = 1 / stream_every. 0.1 s (10 fps) keeps a 2-core
-    # CPU busy: a pile call (~250 ms) runs once every 4 frames, detection (~10-30 ms) every frame; a
-    # faster rate would only make Gradio drop more frames while a call runs. A faster server (`--compile
-    # --overlap --threads 1`, ~21 FPS through LiveSession.push) can take `python app.py --stream-every 0.05`
+    # webcam frames offered to the server per second = 1 / stream_every. 0.1 s (10 fps): with the default
+    # server (overlap, eager) the page showed 8.35-8.82 FPS at 0.1 and 7.95 at 0.05 (BENCHMARKS.md 7): a
+    # faster rate only adds transport work on the shared cores. A compiled server (`--compile`, ~21 FPS
+    # through LiveSession.push) can take `python app.py --compile --stream-every 0.05` (9.9 FPS in the page)
     stream_every: float = 0.1
     # seconds one live stream may hold a worker; then the webcam stops and one click on record resumes
     # it with the same session state (pile, reference, sliders). 10 minutes keeps a shared Space fair
