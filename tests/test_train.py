@@ -102,20 +102,14 @@ def test_rollout_steps_the_models_own_estimate_into_the_older_groups(prediction_
     assert objective(batch, levels, torch.Generator().manual_seed(5)).item() < 1e-8
     assert len(inputs) == 2  # the estimate one call earlier (no gradient), then the trained call
     g = torch.Generator().manual_seed(5)  # the objective's draws in order: noise, the rollout coin, then own_context's
-    noise, _, _, noise_now = torch.randn(x0.shape, generator=g), torch.rand((), generator=g), \
+    noise, _, noise_before, noise_now = torch.randn(x0.shape, generator=g), torch.rand((), generator=g), \
         torch.randn(x0.shape, generator=g), torch.randn(x0.shape, generator=g)
     alphas = objective.alphas[objective.timesteps[levels]]
     older = levels[0] > 0
     assert torch.allclose(inputs[1][:, :, older], add_noise(x0, noise_now, alphas)[0][:, :, older], atol=1e-4)
     assert torch.equal(inputs[1][:, :, ~older], add_noise(x0, noise, alphas)[0][:, :, ~older])
     earlier = objective.timesteps[(levels - 1).clamp(min=0)]
-    assert torch.equal(inputs[0][:, :, older], add_noise(x0, _noise_before(x0.shape), objective.alphas[earlier])[0][:, :, older])
-
-
-def _noise_before(shape) -> torch.Tensor:
-    g = torch.Generator().manual_seed(5)
-    torch.randn(shape, generator=g), torch.rand((), generator=g)
-    return torch.randn(shape, generator=g)
+    assert torch.equal(inputs[0][:, :, older], add_noise(x0, noise_before, objective.alphas[earlier])[0][:, :, older])
 
 
 @pytest.mark.parametrize("bad", [dict(rollout=-0.1), dict(rollout=1.5), dict(rollout=0.5, timesteps="bands")])
