@@ -33,7 +33,7 @@ from rain.live.offline import animate_video
 from rain.weights import CHECKPOINTS_ROOT, REGISTRY, LoadedWeights, MissingWeightsError, WeightsError, load_weights
 from rain.weights.runtime import resolve_entry
 
-from app_controls import (face_controls, pile_control, set_frames_per_group, set_retarget, set_strength,
+from app_controls import (face_controls, pile_controls, set_pile_shape, set_retarget, set_strength,
                           strength_control)
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -211,7 +211,7 @@ def mode_tab(mode: str, weights: str, live: LiveConfig) -> None:
         align = gr.Checkbox(value=ConditionConfig.align_body, label="Align bone lengths to the character",
                             visible=mode == "body")
         strength = strength_control(session, weights)
-        frames_per_call = pile_control(session, weights)
+        pile_shape = pile_controls(session, weights)
     chosen = reference.change(set_reference, [mode_box, weights_box, reference, session, crop, seed, live_box],
                               [session, status], api_visibility="private")
     if mode == "face":
@@ -220,8 +220,8 @@ def mode_tab(mode: str, weights: str, live: LiveConfig) -> None:
         chosen.success(set_retarget, [session, *sliders], preview, api_visibility="private")
     if strength is not None:  # a new session starts at the strength shown
         chosen.success(set_strength, [session, strength], None, api_visibility="private")
-    if frames_per_call is not None:  # ... and with the pile shape shown
-        chosen.success(set_frames_per_group, [session, frames_per_call], None, api_visibility="private")
+    if pile_shape:  # ... and with the pile shape shown
+        chosen.success(set_pile_shape, [session, *pile_shape], None, api_visibility="private")
     settings = [crop, smoothing, align, seed]
     gr.on([c.change for c in settings], apply_settings, [mode_box, weights_box, session, *settings, live_box], None,
           api_visibility="private")

@@ -1,6 +1,6 @@
 """The settings controls of a live tab and their handlers (part of the app; see app.py).
 
-Strength (img2img style models), frames per model call (the pile's shape), and the face tab's retarget
+Strength (img2img style models), frames per model call and denoising steps (the pile's shape), and the face tab's retarget
 sliders with snapshot and proposal. Each control is built from the model it serves and the definitions
 in rain (`PileConfig`, `RETARGET_PARAMS`); nothing is defaulted here.
 """
@@ -92,26 +92,39 @@ def strength_control(session: gr.State, weights: str) -> gr.Slider | None:
     return slider
 
 
-def set_frames_per_group(session: LiveSession | None, frames: float) -> None:
-    """The pile's shape for this stream: frames per model call (fewer: lower latency, more: higher frame rate)."""
+def whole_number(value: float, name: str, top: int) -> int:
+    """A slider or API value as a whole number in 1..top, or gr.Error naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value not in range(1, top + 1):
+        raise gr.Error(f"{name} must be a whole number from 1 to {top}, got {value!r}")
+    return int(value)
+
+
+def set_pile_shape(session: LiveSession | None, frames: float, steps: float) -> None:
+    """The pile's shape for this stream: frames per model call and denoising steps (the pile's groups);
+    both bad or both applied."""
     if session is None:
         return
-    trained = session.pipeline.frames_per_group
-    if isinstance(frames, bool) or not isinstance(frames, (int, float)) or frames not in range(1, trained + 1):
-        raise gr.Error(f"frames per model call must be a whole number from 1 to {trained}, got {frames!r}")
-    session.set_frames_per_group(int(frames))
+    trained = session.pipeline.config.pile
+    frames = whole_number(frames, "frames per model call", trained.frames_per_group)
+    steps = whole_number(steps, "denoising steps", trained.num_groups)
+    session.set_frames_per_group(frames)
+    session.set_num_groups(steps)
 
 
-def pile_control(session: gr.State, weights: str) -> gr.Slider | None:
-    """Frames per model call, from 1 up to the model's trained pile shape (None if the model is missing)."""
+def pile_controls(session: gr.State, weights: str) -> list[gr.Slider]:
+    """Frames per model call and denoising steps, from 1 up to the model's trained pile shape (none if the
+    model is missing or its pile has one frame and one group)."""
     pile = pile_settings(weights)
-    if pile is None or pile.frames_per_group == 1:
-        return None
-    slider = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
-                       info=f"a frame waits {pile.num_groups} model calls in the pile: fewer frames per call = lower "
-                            "latency, more = a higher frame rate (a call's cost hardly shrinks with its frames)")
-    slider.change(set_frames_per_group, [session, slider], None, api_visibility="private")
-    return slider
+    if pile is None or pile.frames_per_group == pile.num_groups == 1:
+        return []
+    frames = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
+                       info="a frame waits (steps) model calls in the pile: fewer frames per call = lower latency, "
+                            "more = a higher frame rate (a call's cost hardly shrinks with its frames)")
+    steps = gr.Slider(1, pile.num_groups, value=pile.num_groups, step=1, label="Denoising steps",
+                      info="the pile's groups: fewer = lower latency and cheaper calls, softer frames; "
+                           f"{pile.num_groups} = as trained (see the model card)")
+    gr.on([frames.change, steps.change], set_pile_shape, [session, frames, steps], None, api_visibility="private")
+    return [frames, steps]
 
 
 def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:

@@ -73,12 +73,15 @@ class RainPipeline:
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
-                   frames_per_group: int | None = None) -> StreamState:
-        """A fresh stream; `frames_per_group` sets its pile's shape (default the model's; fewer frames per call
-        = lower latency, see `check_frames_per_group`)."""
+                   frames_per_group: int | None = None, num_groups: int | None = None) -> StreamState:
+        """A fresh stream; `frames_per_group` and `num_groups` set its pile's shape (default the model's; fewer
+        frames per call or fewer groups = lower latency, see `check_frames_per_group` and `check_num_groups`)."""
         frames = self.frames_per_group if frames_per_group is None else self.check_frames_per_group(frames_per_group)
+        schedule = self.schedule
+        if num_groups is not None and self.check_num_groups(num_groups, frames) != self.config.pile.num_groups:
+            schedule = PileSchedule.create(self.config.scheduler, num_groups, self.config.pile.strength).to(self.device)
         generator = torch.Generator(self.device).manual_seed(int(seed))
-        stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=self.schedule,
+        stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=schedule,
                              strength=self.config.pile.strength, frames_per_group=frames)
         if strength is not None:
             self.set_strength(stream, strength)
@@ -91,6 +94,20 @@ class RainPipeline:
         dataclasses.replace(self.config.pile, frames_per_group=frames_per_group).validate(
             self.config.unet.motion_max_seq_length)
         return frames_per_group
+
+    def check_num_groups(self, num_groups: int, frames_per_group: int | None = None) -> int:
+        """A number of groups (= noise levels = LCM steps) this model can run, from 1 to the number it was
+        trained with, or a ValueError saying why not. With a divisor of the trained number (1, 2 or 4 of 4) every
+        level sits on a trained timestep. Fewer groups: a frame leaves the pile after fewer calls, each call sees
+        fewer frames (cheaper), the output is softer and carries less of the stream's own earlier estimates."""
+        trained = self.config.pile.num_groups
+        if isinstance(num_groups, bool) or not isinstance(num_groups, int) or not 1 <= num_groups <= trained:
+            raise ValueError(f"num_groups must be a whole number from 1 to {trained} (the model's trained pile), "
+                             f"got {num_groups!r}")
+        frames = self.frames_per_group if frames_per_group is None else frames_per_group
+        dataclasses.replace(self.config.pile, frames_per_group=frames, num_groups=num_groups).validate(
+            self.config.unet.motion_max_seq_length)
+        return num_groups
 
     def check_strength(self, strength: float) -> float:
         """An img2img strength this model was trained for, as a float, or a ValueError saying why not."""
@@ -111,7 +128,7 @@ class RainPipeline:
             raise ValueError("the strength of a running stream cannot change: its pile holds groups noised for "
                              "the old strength; start a new stream (LiveSession.set_strength does)")
         if strength != stream.strength:
-            stream.schedule = PileSchedule.create(self.config.scheduler, self.config.pile.num_groups,
+            stream.schedule = PileSchedule.create(self.config.scheduler, stream.num_groups,
                                                   strength).to(self.device)
             stream.strength = strength
 
@@ -128,7 +145,7 @@ class RainPipeline:
             # 1. pose features and a fresh noise group, pushed at the noisiest level
             if conditions is not None:
                 stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions),
-                                          cfg.pile.num_groups)
+                                          stream.num_groups)
             if not stream.groups:
                 return np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
             times["pose"] = time.perf_counter() - t0
@@ -151,7 +168,7 @@ class RainPipeline:
             # 3. per-frame LCM step: every group one level down
             stepped = schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
                                     levels, stream.generator)  # (F, c, h, w) float32
-            stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], cfg.pile.num_groups)
+            stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], stream.num_groups)
             stream.calls += 1
             times["step"] = time.perf_counter() - t0 - times["pose"] - times["unet"]
 

@@ -34,3 +34,8 @@ class StreamState:
     frames_out: int = 0  # frames emitted so far
     calls: int = 0  # UNet calls so far
     stats: dict[str, float] = field(default_factory=dict)  # last call's timings (seconds) by stage
+
+    @property
+    def num_groups(self) -> int:
+        """Groups in this stream's full pile = its noise levels = LCM steps (its schedule's length)."""
+        return len(self.schedule.timesteps)

@@ -231,21 +231,27 @@ def test_set_retarget_refuses_bad_values_and_keeps_the_previous_ones(handler_ses
 
 
 @pytest.mark.parametrize("value", [math.nan, 0, 2.5, 5, -1, "4", None, True])
-def test_frames_per_call_refuses_bad_values_and_keeps_the_stream(handler_session, value):
-    shape = handler_session.stream.frames_per_group
-    with pytest.raises(gr.Error, match="whole number from 1 to 4"):
-        app_controls.set_frames_per_group(handler_session, value)
-    assert handler_session.stream.frames_per_group == shape
+@pytest.mark.parametrize("setting", ["frames per model call", "denoising steps"])
+def test_pile_shape_refuses_bad_values_and_keeps_the_stream(handler_session, value, setting):
+    shape = (handler_session.stream.frames_per_group, handler_session.stream.num_groups)
+    frames, steps = (value, 4) if setting == "frames per model call" else (4, value)
+    with pytest.raises(gr.Error, match=f"{setting} must be a whole number from 1 to 4"):
+        app_controls.set_pile_shape(handler_session, frames, steps)
+    assert (handler_session.stream.frames_per_group, handler_session.stream.num_groups) == shape
     assert "FPS" in app.live_tick(camera_frames(1)[0], handler_session)[2]
 
 
-def test_frames_per_call_changes_the_pile_mid_stream(handler_session):
-    app_controls.set_frames_per_group(handler_session, 1.0)  # a slider sends floats
+def test_pile_shape_changes_mid_stream(handler_session):
+    app_controls.set_pile_shape(handler_session, 1.0, 4.0)  # sliders send floats
     assert handler_session.stream.frames_per_group == 1
     shown = [app.live_tick(f, handler_session)[0] for f in camera_frames(8)]
     assert sum(isinstance(image, np.ndarray) for image in shown) >= 4  # the first after 4 calls, then every tick
-    app_controls.set_frames_per_group(handler_session, 4)
-    assert handler_session.stream.frames_per_group == 4
+    app_controls.set_pile_shape(handler_session, 1, 2)
+    assert (handler_session.stream.frames_per_group, handler_session.stream.num_groups) == (1, 2)
+    shown = [app.live_tick(f, handler_session)[0] for f in camera_frames(4)]
+    assert sum(isinstance(image, np.ndarray) for image in shown) >= 2  # the first after 2 calls
+    app_controls.set_pile_shape(handler_session, 4, 4)
+    assert (handler_session.stream.frames_per_group, handler_session.stream.num_groups) == (4, 4)
 
 
 def test_settings_and_reference_changed_mid_stream(handler_session):

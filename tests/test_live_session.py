@@ -89,6 +89,26 @@ def test_one_frame_per_group_cuts_latency_to_the_number_of_groups(pipeline):
     assert next(i for i, f in enumerate(frames) if f.image is not None) == 2 * groups - 1
 
 
+def test_fewer_groups_cut_latency_and_survive_a_restart(pipeline):
+    session = session_for(pipeline)
+    with pytest.raises(ValueError, match="from 1 to 4"):
+        session.set_num_groups(0)
+    session.set_num_groups(2)  # before the first reference: applied when the stream starts
+    session.set_reference(character(0))
+    per_group = pipeline.config.pile.frames_per_group
+    frames = run(session, 16)
+    first = next(i for i, f in enumerate(frames) if f.image is not None)
+    assert first == per_group * 2 - 1 and session.stream.num_groups == 2  # 8 ticks instead of 16
+    assert max(round(f.latency_ms) for f in frames[first:]) <= per_group * 2 * TICK * 1000
+    session.set_num_groups(1)  # mid-stream: the pile restarts in the new shape
+    assert session.stream.groups == () and session.stream.num_groups == 1
+    session.set_frames_per_group(2)
+    session.set_reference(character(1))  # a new character keeps both settings
+    assert (session.stream.num_groups, session.stream.frames_per_group) == (1, 2)
+    frames = run(session, 6, start=16)
+    assert next(i for i, f in enumerate(frames) if f.image is not None) == 1
+
+
 def test_buffer_drops_oldest_to_bound_latency(pipeline):
     session = session_for(pipeline, max_buffer=1)
     session.set_reference(character(0))

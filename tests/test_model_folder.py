@@ -131,10 +131,11 @@ def test_face_condition_style_goes_from_eval_to_ship_to_the_live_conditioner(tmp
         face_condition("motion", model, "dots")
 
 
-def test_every_live_tab_offers_frames_per_call_up_to_the_trained_pile(model):
+def test_every_live_tab_offers_the_pile_shape_up_to_the_trained_pile(model):
     demo = app.build_demo({"body": str(model), "face": str(model), "style": str(model)})
-    sliders = [c["props"] for c in demo.config["components"]
-               if c.get("props", {}).get("label") == "Frames per model call"]
-    trained = RainPipeline.from_config(tiny()).frames_per_group
-    assert len(sliders) == 3 and trained > 1
-    assert all((s["minimum"], s["maximum"], s["value"], s["step"]) == (1, trained, trained, 1) for s in sliders)
+    props = [c.get("props", {}) for c in demo.config["components"]]
+    trained = RainPipeline.from_config(tiny()).config.pile
+    for label, top in [("Frames per model call", trained.frames_per_group), ("Denoising steps", trained.num_groups)]:
+        sliders = [p for p in props if p.get("label") == label]
+        assert len(sliders) == 3 and top > 1
+        assert all((s["minimum"], s["maximum"], s["value"], s["step"]) == (1, top, top, 1) for s in sliders)

@@ -127,6 +127,29 @@ def test_a_stream_may_run_a_shallower_pile(tiny_pipeline, rng):
     assert tiny_pipeline.new_stream(reference).frames_per_group == tiny_pipeline.frames_per_group == 4
 
 
+def test_a_stream_may_run_fewer_groups_on_the_trained_timesteps(tiny_pipeline, rng):
+    reference = tiny_pipeline.encode_reference(random_images(rng, 1, 64)[0])
+    conditions = [random_images(rng, 2, 64) for _ in range(5)]
+    stream = tiny_pipeline.new_stream(reference, seed=3, frames_per_group=2, num_groups=2)
+    seen, handle = record_timesteps(tiny_pipeline)
+    try:
+        outs = [tiny_pipeline.step(stream, c) for c in conditions]
+    finally:
+        handle.remove()
+    assert stream.num_groups == 2 and tiny_pipeline.config.pile.num_groups == 4
+    assert seen == [[999] * 2] + [[499] * 2 + [999] * 2] * 4  # levels 999 and 499 of the trained 999/749/499/249
+    assert [len(o) for o in outs] == [0, 2, 2, 2, 2]  # a frame leaves 2 calls after it entered
+    # the same frames as a pipeline built for that pile shape (the CLIs' --num-groups)
+    shaped = RainPipeline(tiny_pipeline.models, tiny_pipeline.config.with_pile_shape(2, 2), tiny_pipeline.precision)
+    other = shaped.new_stream(shaped.encode_reference(random_images(np.random.default_rng(0), 1, 64)[0]), seed=3)
+    other.reference = stream.reference
+    np.testing.assert_array_equal(np.concatenate(outs), np.concatenate([shaped.step(other, c) for c in conditions]))
+    for bad in (0, 5, True, 2.0, "2"):
+        with pytest.raises(ValueError, match="from 1 to 4"):
+            tiny_pipeline.new_stream(reference, num_groups=bad)
+    assert tiny_pipeline.new_stream(reference).num_groups == 4
+
+
 def test_bad_inputs_get_clear_errors(tiny_pipeline, rng):
     stream = tiny_pipeline.new_stream(tiny_pipeline.encode_reference(random_images(rng, 1, 64)[0]))
     with pytest.raises(ValueError, match="64x64"):

@@ -64,18 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=50, help="calls per window of the 'pile' section")
     p.add_argument("--frames-per-group", type=int,
                    help="pile shape: frames entering per UNet call (default: the model's; 1 = lowest latency)")
+    p.add_argument("--num-groups", type=int,
+                   help="pile shape: groups = noise levels = LCM steps (default: the model's; fewer = lower latency)")
     p.add_argument("--compile", action="store_true", help="torch.compile the UNet (rain.compiled) for the streams")
     return p
 
 
 def load(path: Path, args: argparse.Namespace) -> tuple[RainPipeline, str]:
-    """The pipeline of a model folder (or of random `--preset` weights), with `--frames-per-group` applied."""
+    """The pipeline of a model folder (or of random `--preset` weights), with the pile shape options applied."""
     if args.preset:
         models, config, name = None, PRESETS[args.preset](), f"preset {args.preset} (random weights)"
     else:
         (models, config), name = load_models(path), str(path)
-    if args.frames_per_group:
-        config = config.with_pile(frames_per_group=args.frames_per_group)
+    config = config.with_pile_shape(args.frames_per_group, args.num_groups)
     if models is None:
         return RainPipeline.from_config(config, precision=args.precision), name
     return RainPipeline(models, config, args.precision), name

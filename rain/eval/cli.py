@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
     p.add_argument("--frames-per-group", type=int,
                    help="pile shape at inference: frames entering per UNet call (default: the model's; fewer = lower latency)")
+    p.add_argument("--num-groups", type=int,
+                   help="pile shape at inference: groups = noise levels = LCM steps (default: the model's; fewer = lower latency)")
     p.add_argument("--style-families", default="", help="style mode: comma-separated families (default: all)")
     p.add_argument("--face-condition", choices=FACE_STYLES,
                    help="face mode: the condition the model was trained on (default: its conditioning.json, else dots)")
@@ -76,14 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     models, config = load_models(args.model)
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
         config = config.with_pile(strength=args.strength)
-    if args.frames_per_group is not None:  # validated with the config by RainPipeline
-        config = config.with_pile(frames_per_group=args.frames_per_group)
+    config = config.with_pile_shape(args.frames_per_group, args.num_groups)  # validated by RainPipeline
     pipeline = RainPipeline(models, config)
     face = face_condition(args.mode, args.model, args.face_condition)
     make_world = world_factory(args.mode, config.resolution, args.style_families, face)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
                     "entry": config.pile.entry, "strength": config.pile.strength,
-                    "frames_per_group": config.pile.frames_per_group,
+                    "frames_per_group": config.pile.frames_per_group, "num_groups": config.pile.num_groups,
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)

@@ -29,7 +29,7 @@ from rain.conditioning.detect import detect_frame
 from rain.live.config import LIVE
 from rain.live.memory import release_memory
 from rain.pipeline import RainPipeline
-from rain.state import StreamState
+from rain.state import ReferenceState, StreamState
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class LiveSession:
         self.dropped = 0  # output frames dropped to keep latency bounded
         self.strength: float | None = None  # img2img strength (latent-entry models); None: the model's default
         self.frames_per_group: int | None = None  # the pile's frames per UNet call; None: the model's
+        self.num_groups: int | None = None  # the pile's groups (noise levels, LCM steps); None: the model's
         self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
@@ -132,7 +133,7 @@ class LiveSession:
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
-            self.stream = self.pipeline.new_stream(reference, self.seed, self.strength, self.frames_per_group)
+            self.stream = self._new_stream(reference)
             self._clear()
         else:
             self.wait()  # the new identity starts at a call boundary
@@ -143,8 +144,7 @@ class LiveSession:
         """Empty the pile and the buffers (keeps the reference and the settings)."""
         self.seed = self.seed if seed is None else int(seed)
         if self.stream is not None:
-            self.stream = self.pipeline.new_stream(self.stream.reference, self.seed, self.strength,
-                                                   self.frames_per_group)
+            self.stream = self._new_stream(self.stream.reference)
             self.failure = None
         self._clear()
 
@@ -157,12 +157,23 @@ class LiveSession:
         if changed and self.stream is not None:
             self.reset()
 
+    def _new_stream(self, reference: ReferenceState) -> StreamState:
+        return self.pipeline.new_stream(reference, self.seed, self.strength, self.frames_per_group, self.num_groups)
+
     @_serialized
     def set_frames_per_group(self, frames_per_group: int) -> None:
         """The pile's frames per UNet call: fewer = lower latency (a frame leaves the pile num_groups calls
         after it entered), more = smoother. A change restarts the pile (same reference and seed)."""
         self.frames_per_group = self.pipeline.check_frames_per_group(frames_per_group)
         if self.stream is not None and self.stream.frames_per_group != frames_per_group:
+            self.reset()
+
+    @_serialized
+    def set_num_groups(self, num_groups: int) -> None:
+        """The pile's groups = noise levels = LCM steps: fewer = lower latency and cheaper calls, softer frames
+        (`RainPipeline.check_num_groups`). A change restarts the pile (same reference and seed)."""
+        self.num_groups = self.pipeline.check_num_groups(num_groups, self.frames_per_group)
+        if self.stream is not None and self.stream.num_groups != num_groups:
             self.reset()
 
     def _collect(self, wait: bool) -> None:
