@@ -120,7 +120,7 @@ def pile_controls(session: gr.State, weights: str) -> list[gr.Slider]:
     frames = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
                        info="a frame waits (steps) model calls in the pile: fewer frames per call = lower latency, "
                             "more = a higher frame rate (a call's cost hardly shrinks with its frames)")
-    steps = gr.Slider(1, pile.num_groups, value=pile.num_groups, step=1, label="Denoising steps",
+    steps = gr.Slider(1, pile.num_groups, value=pile.default_groups, step=1, label="Denoising steps",
                       info="the pile's groups: fewer = lower latency and cheaper calls, softer frames; "
                            f"{pile.num_groups} = as trained (see the model card)")
     gr.on([frames.change, steps.change], set_pile_shape, [session, frames, steps], None, api_visibility="private")

@@ -27,14 +27,16 @@ class CompileError(RuntimeError):
 
 
 def warm_up(pipeline: RainPipeline, seed: int = 0) -> float:
-    """Step a throw-away stream through every pile shape (filling to full, then one more call); return
-    the seconds it took."""
+    """Step a throw-away stream through every pile shape (filling the trained pile to full, then one more
+    call: a stream with fewer groups runs a subset of these shapes); return the seconds it took."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     size = pipeline.config.resolution
-    stream = pipeline.new_stream(pipeline.encode_reference(rng.integers(0, 256, (size, size, 3), np.uint8)))
+    groups = pipeline.config.pile.num_groups
+    stream = pipeline.new_stream(pipeline.encode_reference(rng.integers(0, 256, (size, size, 3), np.uint8)),
+                                 num_groups=groups)
     conditions = rng.integers(0, 256, (pipeline.frames_per_group, size, size, 3), np.uint8)
-    for _ in range(pipeline.config.pile.num_groups + 1):  # 1, 2, ..., num_groups groups, then a full pile again
+    for _ in range(groups + 1):  # 1, 2, ..., num_groups groups, then a full pile again
         pipeline.step(stream, conditions)
     return time.perf_counter() - t0
 

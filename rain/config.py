@@ -142,16 +142,28 @@ class PileConfig:
     # beyond the paper (drift-proofing, rain/anchor.py): the reference latent as a clean frame 0 of every UNet
     # call, so temporal attention always sees the clean identity. Off until a trained model measures better
     anchor: bool = False
+    # beyond the paper: groups (= LCM steps) a stream runs unless told otherwise, measured per model after
+    # training (RainPipeline.check_num_groups; docs/STEPS.md); 0 = num_groups, the trained pile. Training ignores it
+    stream_groups: int = 0
 
     @property
     def num_frames(self) -> int:
         return self.frames_per_group * self.num_groups
+
+    @property
+    def default_groups(self) -> int:
+        """Groups of a stream that asks for no particular number."""
+        return self.stream_groups or self.num_groups
 
     def validate(self, max_frames: int) -> None:
         for name in ("frames_per_group", "num_groups"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PileConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.stream_groups, bool) or not isinstance(self.stream_groups, int) \
+                or not 0 <= self.stream_groups <= self.num_groups:
+            raise ValueError(f"PileConfig.stream_groups must be 0 (the trained num_groups) or 1..{self.num_groups}, "
+                             f"got {self.stream_groups!r}")
         if self.entry not in ("noise", "latent"):
             raise ValueError(f"PileConfig.entry must be 'noise' or 'latent', got {self.entry!r}")
         if not 0 < self.strength_min <= self.strength <= 1:
@@ -187,8 +199,9 @@ class ModelConfig:
 
     def with_pile_shape(self, frames_per_group: int | None = None, num_groups: int | None = None) -> "ModelConfig":
         """This config run as a pile of another shape (the CLIs' --frames-per-group / --num-groups; None keeps
-        the trained value). Fewer groups = fewer LCM steps: a frame leaves the pile sooner, each call is cheaper."""
-        changes = {"frames_per_group": frames_per_group, "num_groups": num_groups}
+        the model's). `num_groups` becomes the streams' default (`PileConfig.stream_groups`, at most the trained
+        number): fewer groups = fewer LCM steps, a frame leaves the pile sooner, each call is cheaper."""
+        changes = {"frames_per_group": frames_per_group, "stream_groups": num_groups}
         return self.with_pile(**{k: v for k, v in changes.items() if v is not None})
 
     def validate(self) -> None:

@@ -36,12 +36,13 @@ class RainPipeline:
         self.models = models.freeze()
         self.device = next(models.unet.parameters()).device
         self.precision = resolve(precision, self.device)
-        self.schedule = PileSchedule.create(config.scheduler, config.pile.num_groups,  # at the default strength
-                                             config.pile.strength).to(self.device)
+        self.schedule = PileSchedule.create(config.scheduler, config.pile.default_groups,  # at the default
+                                             config.pile.strength).to(self.device)  # strength and groups
         self.guidance = guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
                                            config.unet.time_cond_proj_dim).to(self.device)  # (1, d)
-        logger.info("RAIN pipeline ready: %dx%d, pile %d x %d, %s", config.resolution, config.resolution,
-                    config.pile.num_groups, config.pile.frames_per_group, self.precision)
+        logger.info("RAIN pipeline ready: %dx%d, pile %d x %d (trained %d groups), %s", config.resolution,
+                    config.resolution, config.pile.default_groups, config.pile.frames_per_group,
+                    config.pile.num_groups, self.precision)
 
     @classmethod
     def from_config(cls, config: ModelConfig, seed: int = 0, precision: Precision = "auto") -> "RainPipeline":
@@ -74,11 +75,12 @@ class RainPipeline:
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
                    frames_per_group: int | None = None, num_groups: int | None = None) -> StreamState:
-        """A fresh stream; `frames_per_group` and `num_groups` set its pile's shape (default the model's; fewer
-        frames per call or fewer groups = lower latency, see `check_frames_per_group` and `check_num_groups`)."""
+        """A fresh stream; `frames_per_group` and `num_groups` set its pile's shape (default: the model's
+        frames_per_group and `PileConfig.default_groups`; fewer frames per call or fewer groups = lower latency,
+        see `check_frames_per_group` and `check_num_groups`)."""
         frames = self.frames_per_group if frames_per_group is None else self.check_frames_per_group(frames_per_group)
         schedule = self.schedule
-        if num_groups is not None and self.check_num_groups(num_groups, frames) != self.config.pile.num_groups:
+        if num_groups is not None and self.check_num_groups(num_groups, frames) != self.config.pile.default_groups:
             schedule = PileSchedule.create(self.config.scheduler, num_groups, self.config.pile.strength).to(self.device)
         generator = torch.Generator(self.device).manual_seed(int(seed))
         stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=schedule,

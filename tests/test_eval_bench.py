@@ -12,7 +12,7 @@ from rain.checkpoint import save_models
 from rain.config import tiny
 from rain.eval.cli import world_factory
 from rain.eval.evaluate import drift
-from rain.eval.metrics import flicker, psnr, ssim, summarize
+from rain.eval.metrics import edge_ratio, flicker, psnr, ssim, summarize
 from rain.pipeline import RainPipeline
 
 
@@ -28,6 +28,12 @@ def test_metrics_on_known_images():
     truth8, out8 = np.concatenate([truth, truth, truth[:2]]), np.concatenate([truth, noisy, noisy[:2]])
     row = summarize(out8, truth8)  # 8 frames: the first quarter exact, the last quarter noisy
     assert row["psnr_first_quarter"] > 90 and 25 < row["psnr_last_quarter"] < 30
+    assert edge_ratio(truth, truth) == pytest.approx(1.0) and row["edge_ratio"] > 1  # noise adds edges
+    ramp = np.broadcast_to(np.linspace(0, 255, 32, dtype=np.float32)[None, :, None], (32, 32, 3))
+    stripes = np.where(np.arange(32) % 8 < 4, 255, 0).astype(np.uint8)[None, :, None].repeat(32, 0).repeat(3, 2)
+    soft = (0.5 * stripes + 0.5 * stripes.mean()).astype(np.uint8)  # the stripes at half contrast
+    assert edge_ratio(soft, stripes) == pytest.approx(0.5, abs=0.01)
+    assert edge_ratio(ramp.astype(np.uint8), stripes) < 0.2  # a smooth ramp has little edge
 
 
 TINY_BENCH = ["--preset", "tiny", "--precision", "fp32", "--threads", "1", "--frames", "40", "--short-frames", "24",

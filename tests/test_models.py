@@ -165,6 +165,21 @@ def test_config_validation_and_round_trip(tmp_path):
         ModelConfig.from_dict({"resolution": 64, "colour": "red"})
 
 
+def test_stream_groups_is_a_default_within_the_trained_pile(tmp_path):
+    config = tiny()
+    assert config.pile.stream_groups == 0 and config.pile.default_groups == config.pile.num_groups == 4
+    shaped = config.with_pile_shape(num_groups=2)  # what the CLIs' --num-groups does
+    assert (shaped.pile.num_groups, shaped.pile.default_groups) == (4, 2)  # the trained pile is kept
+    shaped.save(tmp_path / "config.json")
+    assert ModelConfig.load(tmp_path / "config.json").pile.default_groups == 2
+    old = config.to_dict()
+    del old["pile"]["stream_groups"]  # a config.json written before the field existed
+    assert ModelConfig.from_dict(old).pile.default_groups == 4
+    for bad in (-1, 5, True, 1.5):
+        with pytest.raises(ValueError, match="stream_groups must be 0"):
+            config.with_pile(stream_groups=bad).validate()
+
+
 def test_pixel_space_autoencoder_is_exact_and_checked():
     from rain.config import VAEConfig, cpu
     from rain.models.vae import build_vae, decode, encode

@@ -144,6 +144,7 @@ def test_a_stream_may_run_fewer_groups_on_the_trained_timesteps(tiny_pipeline, r
     other = shaped.new_stream(shaped.encode_reference(random_images(np.random.default_rng(0), 1, 64)[0]), seed=3)
     other.reference = stream.reference
     np.testing.assert_array_equal(np.concatenate(outs), np.concatenate([shaped.step(other, c) for c in conditions]))
+    assert other.num_groups == 2 and shaped.new_stream(reference, num_groups=4).num_groups == 4  # trained: 4
     for bad in (0, 5, True, 2.0, "2"):
         with pytest.raises(ValueError, match="from 1 to 4"):
             tiny_pipeline.new_stream(reference, num_groups=bad)

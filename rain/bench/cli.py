@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> dict:
                     "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                     "pile_config": {"resolution": pipeline.config.resolution,
                                     "frames_per_group": pipeline.frames_per_group,
-                                    "num_groups": pipeline.config.pile.num_groups},
+                                    "num_groups": pipeline.config.pile.default_groups,
+                                    "trained_num_groups": pipeline.config.pile.num_groups},
                     "world_seed": BENCH_SEED}
     compile_seconds: dict[str, float] = {}  # mode -> seconds to compile and warm up its UNet (--compile)
     streaming = maybe_compiled(pipeline, args, compile_seconds, "body")

@@ -110,7 +110,7 @@ def compare(pipeline: RainPipeline, frames: int, window: int, overlap: int) -> d
         "per_frame_no_temporal": (ChunkedSampler(flat, reference, 1, 0), 1),
         "pile_no_temporal": (PileSampler(flat, reference), pipeline.frames_per_group),
     }
-    result: dict = {"frames": frames, "window": window, "overlap": overlap, "levels": pipeline.config.pile.num_groups}
+    result: dict = {"frames": frames, "window": window, "overlap": overlap, "levels": pipeline.config.pile.default_groups}
     for name, (sampler, per_call) in rows.items():
         logger.info("compare: %s over %d frames", name, frames)
         result[name] = summary(drive(sampler, world), per_call)

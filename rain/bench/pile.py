@@ -16,7 +16,7 @@ def pile_flatness(pipeline: RainPipeline, calls: int, window: int) -> dict:
     size = pipeline.config.resolution
     stream = pipeline.new_stream(pipeline.encode_reference(rng.integers(0, 256, (size, size, 3), np.uint8)))
     conditions = rng.integers(0, 256, (pipeline.frames_per_group, size, size, 3), np.uint8)
-    for _ in range(pipeline.config.pile.num_groups + 2):  # fill the pile, warm up
+    for _ in range(pipeline.config.pile.default_groups + 2):  # fill the pile, warm up
         pipeline.step(stream, conditions)
     times, stages = np.zeros(calls), {}
     rss0 = rss_mib()

@@ -92,7 +92,7 @@ class ChunkedSampler:
         """All levels over the window; the first `kept` frames are re-noised from their clean latents."""
         p, frames = self.pipeline, x.shape[2]
         clean = x[:, :, :kept].float()
-        for level in range(p.config.pile.num_groups):
+        for level in range(p.config.pile.default_groups):
             levels = torch.full((frames,), level, dtype=torch.long, device=p.device)
             if kept:
                 x = torch.cat([self._renoise(clean, level), x[:, :, kept:]], dim=2)

@@ -1,4 +1,5 @@
-"""Frame metrics: PSNR, SSIM, and flicker (how far the frame-to-frame change strays from the truth's)."""
+"""Frame metrics: PSNR, SSIM, flicker (how far the frame-to-frame change strays from the truth's), and the edge
+ratio (how much edge the output has against the truth: PSNR and SSIM reward a soft average, this shows it)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,19 @@ def flicker(output: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.abs(d_out - d_true)))
 
 
+def edge_ratio(output: np.ndarray, truth: np.ndarray) -> float:
+    """Mean gradient magnitude of the output's grey levels over the truth's, for (..., H, W, 3) uint8 frames:
+    1 = as much edge as the truth, below 1 = softer (blur), above 1 = more (noise counts too)."""
+    def edges(x: np.ndarray) -> float:
+        grey = x.astype(np.float32).mean(axis=-1)
+        return float(np.abs(np.diff(grey, axis=-1)).mean() + np.abs(np.diff(grey, axis=-2)).mean())
+    return edges(output) / max(edges(truth), 1e-9)
+
+
 def summarize(output: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Whole-sequence PSNR, SSIM and flicker, and the PSNR of its first and last quarter (a stream that
     feeds on its own errors loses quality within a sequence; a per-frame sampler cannot)."""
     q = max(1, len(output) // 4)
     return {"psnr": psnr(output, truth), "ssim": ssim(output, truth), "flicker": flicker(output, truth),
+            "edge_ratio": edge_ratio(output, truth),
             "psnr_first_quarter": psnr(output[:q], truth[:q]), "psnr_last_quarter": psnr(output[-q:], truth[-q:])}
