@@ -12,7 +12,7 @@ from rain.checkpoint import save_models
 from rain.config import tiny
 from rain.eval.cli import world_factory
 from rain.eval.evaluate import drift
-from rain.eval.metrics import edge_ratio, flicker, psnr, ssim, summarize
+from rain.eval.metrics import edge_ratio, flicker, motion, psnr, ssim, summarize
 from rain.pipeline import RainPipeline
 
 
@@ -34,6 +34,15 @@ def test_metrics_on_known_images():
     soft = (0.5 * stripes + 0.5 * stripes.mean()).astype(np.uint8)  # the stripes at half contrast
     assert edge_ratio(soft, stripes) == pytest.approx(0.5, abs=0.01)
     assert edge_ratio(ramp.astype(np.uint8), stripes) < 0.2  # a smooth ramp has little edge
+    moving = np.zeros((6, 64, 64, 3), np.uint8)
+    for i in range(6):  # a bright square sliding right, 3 pixels a frame
+        moving[i, 20:36, 10 + 3 * i: 26 + 3 * i] = 200
+    assert motion(moving, moving) == pytest.approx((1.0, 1.0))
+    assert motion(np.repeat(moving[:1], 6, axis=0), moving) == (0.0, 0.0)  # frozen: no motion, in step with nothing
+    half = (0.5 * moving + 64).astype(np.uint8)  # the same motion at half contrast: in step, half the change
+    corr, ratio = motion(half, moving)
+    assert corr > 0.99 and ratio == pytest.approx(0.5, abs=0.02)
+    assert motion(moving[::-1], moving)[0] < 0  # the same square sliding left: against the truth
 
 
 TINY_BENCH = ["--preset", "tiny", "--precision", "fp32", "--threads", "1", "--frames", "40", "--short-frames", "24",

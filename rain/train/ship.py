@@ -49,8 +49,8 @@ def trained_retarget(mode: str) -> dict[str, float] | None:
 def metrics_table(result: dict) -> str:
     pile, ablation = result["pile"], result["no_temporal"]
     lines = ["| metric | pile (ours) | no temporal attention |", "|---|---|---|"]
-    for key in ("psnr", "ssim", "flicker", "edge_ratio"):
-        if key in pile:  # edge_ratio: evals from 2026-11-30 on
+    for key in ("psnr", "ssim", "flicker", "edge_ratio", "motion_corr", "motion_ratio"):
+        if key in pile:  # edge_ratio, motion_*: evals from 2026-11-30 on
             lines.append(f"| {key} | {pile[key]:.3f} | {ablation[key]:.3f} |")
     lines.append(f"\nflicker ratio (pile / ablation): {result['flicker_ratio']:.3f}")
     if "psnr_first_quarter" in pile:  # quality lost within a sequence as the stream feeds on its own output
