@@ -178,6 +178,9 @@ def test_stream_groups_is_a_default_within_the_trained_pile(tmp_path):
     for bad in (-1, 5, True, 1.5):
         with pytest.raises(ValueError, match="stream_groups must be 0"):
             config.with_pile(stream_groups=bad).validate()
+    from rain.train.config import TrainConfig
+    from rain.train.stages import with_pile_settings
+    assert with_pile_settings(shaped, TrainConfig()).pile.stream_groups == 0  # a run from it trains the whole pile
 
 
 def test_pixel_space_autoencoder_is_exact_and_checked():

@@ -163,9 +163,11 @@ def with_output_head(models: RainModels, config: ModelConfig, width: int) -> Mod
 
 def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
     """The model config with the run's pile settings (`--entry latent --strength-min 0.4 --strength 0.7`,
-    `--anchor 1`)."""
+    `--anchor 1`). The streams' default groups go back to the trained pile: `stream_groups` is measured
+    per model after training (docs/STEPS.md), not inherited from the model a run starts from."""
     changes = {k: v for k, v in (("entry", cfg.entry), ("strength_min", cfg.strength_min),
                                  ("strength", cfg.strength)) if v}
+    config = config.with_pile(stream_groups=0)
     if cfg.anchor in (0, 1):
         changes["anchor"] = bool(cfg.anchor)
     if not changes:
