@@ -1,5 +1,6 @@
 """The shipped CPU-tier models (checkpoints/body, face and style) load and animate fresh held-out sequences
-above a quality floor, with far less flicker than the same weights without temporal attention; real
+above a quality floor, with far less flicker on their trained pile than the same weights without temporal
+attention, and no more flicker in the groups they stream by default; real
 photos drive the shipped face model through the live path (detect -> retarget -> condition -> model)."""
 
 import json
@@ -48,9 +49,13 @@ def test_shipped_model_animates_a_held_out_sequence(mode):
         unstyled = psnr(np.stack([c for _, c, _ in world.frames()]), truth)
         assert quality > unstyled, f"{quality:.2f} dB, the unstyled camera frame {unstyled:.2f} dB"
     assert quality > measured["pile"]["psnr"] - FLOOR_MARGIN_DB, f"{quality:.2f} dB, shipped at {measured['pile']['psnr']:.2f}"
-    # the temporal modules do their job: far less flicker than the same weights without them
-    plain = np.stack([o for o, _ in stream_sequence(without_temporal(pipeline), world, seed=0)])
-    assert flicker(out, truth) < 0.6 * flicker(plain, truth)
+    # on the trained pile the temporal modules do their job: far less flicker than the same weights without
+    # them; the groups the model streams by default (`stream_groups`, docs/STEPS.md) flicker no more than that
+    trained = RainPipeline(pipeline.models, pipeline.config.with_pile(stream_groups=0), pipeline.precision)
+    full = np.stack([o for o, _ in stream_sequence(trained, world, seed=0)])
+    plain = np.stack([o for o, _ in stream_sequence(without_temporal(trained), world, seed=0)])
+    assert flicker(full, truth) < 0.6 * flicker(plain, truth)
+    assert flicker(out, truth) <= flicker(full, truth)
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
