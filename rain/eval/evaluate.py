@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from rain.eval.metrics import psnr, summarize
+from rain.eval.metrics import block_changes, motion_of_changes, psnr, summarize
 from rain.models import RainModels, zero_temporal_outputs
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START
@@ -52,15 +52,19 @@ def stream_sequence(pipeline: RainPipeline, world, seed: int) -> Iterator[tuple[
 
 def evaluate_sequences(pipeline: RainPipeline, make_world, count: int, frames: int) -> tuple[dict, list]:
     """Mean metrics over `count` held-out sequences; also returns the first sequence's frames."""
-    rows, first = [], None
+    rows, changes, first = [], ([], []), None
     t0 = time.perf_counter()
     for i in range(count):
         world = make_world(HELD_OUT_SEED_START + i, frames)
         pairs = list(stream_sequence(pipeline, world, seed=i))
         out, truth = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
         rows.append(summarize(out, truth))
+        changes[0].append(block_changes(out))
+        changes[1].append(block_changes(truth))
         first = first if first is not None else (out, truth, world)
     metrics = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    # motion over all sequences' changes together (a sequence whose truth hardly moves has no ratio of its own)
+    metrics.update(zip(("motion_corr", "motion_ratio"), motion_of_changes(*map(np.concatenate, changes))))
     metrics["seconds"] = time.perf_counter() - t0
     return metrics, first
 
