@@ -117,7 +117,7 @@ def pile_controls(session: gr.State, weights: str) -> list[gr.Slider]:
     pile = pile_settings(weights)
     if pile is None or pile.frames_per_group == pile.num_groups == 1:
         return []
-    frames = gr.Slider(1, pile.frames_per_group, value=pile.frames_per_group, step=1, label="Frames per model call",
+    frames = gr.Slider(1, pile.frames_per_group, value=pile.default_frames, step=1, label="Frames per model call",
                        info="a frame waits (steps) model calls in the pile: fewer frames per call = lower latency, "
                             "more = a higher frame rate (a call's cost hardly shrinks with its frames)")
     steps = gr.Slider(1, pile.num_groups, value=pile.default_groups, step=1, label="Denoising steps",

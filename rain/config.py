@@ -145,6 +145,9 @@ class PileConfig:
     # beyond the paper: groups (= LCM steps) a stream runs unless told otherwise, measured per model after
     # training (RainPipeline.check_num_groups; docs/STEPS.md); 0 = num_groups, the trained pile. Training ignores it
     stream_groups: int = 0
+    # beyond the paper: frames per UNet call a stream runs unless told otherwise, measured per model like
+    # stream_groups (fewer = lower latency, more = a higher frame rate; BENCHMARKS.md); 0 = frames_per_group
+    stream_frames: int = 0
 
     @property
     def num_frames(self) -> int:
@@ -155,15 +158,20 @@ class PileConfig:
         """Groups of a stream that asks for no particular number."""
         return self.stream_groups or self.num_groups
 
+    @property
+    def default_frames(self) -> int:
+        """Frames per UNet call of a stream that asks for no particular number."""
+        return self.stream_frames or self.frames_per_group
+
     def validate(self, max_frames: int) -> None:
         for name in ("frames_per_group", "num_groups"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PileConfig.{name} must be a positive integer, got {value!r}")
-        if isinstance(self.stream_groups, bool) or not isinstance(self.stream_groups, int) \
-                or not 0 <= self.stream_groups <= self.num_groups:
-            raise ValueError(f"PileConfig.stream_groups must be 0 (the trained num_groups) or 1..{self.num_groups}, "
-                             f"got {self.stream_groups!r}")
+        for name, trained in (("stream_groups", "num_groups"), ("stream_frames", "frames_per_group")):
+            value, most = getattr(self, name), getattr(self, trained)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+                raise ValueError(f"PileConfig.{name} must be 0 (the trained {trained}) or 1..{most}, got {value!r}")
         if self.entry not in ("noise", "latent"):
             raise ValueError(f"PileConfig.entry must be 'noise' or 'latent', got {self.entry!r}")
         if not 0 < self.strength_min <= self.strength <= 1:
@@ -200,8 +208,11 @@ class ModelConfig:
     def with_pile_shape(self, frames_per_group: int | None = None, num_groups: int | None = None) -> "ModelConfig":
         """This config run as a pile of another shape (the CLIs' --frames-per-group / --num-groups; None keeps
         the model's). `num_groups` becomes the streams' default (`PileConfig.stream_groups`, at most the trained
-        number): fewer groups = fewer LCM steps, a frame leaves the pile sooner, each call is cheaper."""
-        changes = {"frames_per_group": frames_per_group, "stream_groups": num_groups}
+        number): fewer groups = fewer LCM steps, a frame leaves the pile sooner, each call is cheaper.
+        `frames_per_group` replaces the model's frames per call and its streams' default (`stream_frames`)."""
+        changes = {"stream_groups": num_groups}
+        if frames_per_group is not None:
+            changes.update(frames_per_group=frames_per_group, stream_frames=0)
         return self.with_pile(**{k: v for k, v in changes.items() if v is not None})
 
     def validate(self) -> None:

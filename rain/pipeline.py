@@ -40,9 +40,9 @@ class RainPipeline:
                                              config.pile.strength).to(self.device)  # strength and groups
         self.guidance = guidance_embedding(torch.tensor([config.scheduler.guidance_scale]),
                                            config.unet.time_cond_proj_dim).to(self.device)  # (1, d)
-        logger.info("RAIN pipeline ready: %dx%d, pile %d x %d (trained %d groups), %s", config.resolution,
-                    config.resolution, config.pile.default_groups, config.pile.frames_per_group,
-                    config.pile.num_groups, self.precision)
+        logger.info("RAIN pipeline ready: %dx%d, pile %d x %d (trained %d x %d), %s", config.resolution,
+                    config.resolution, config.pile.default_groups, config.pile.default_frames,
+                    config.pile.num_groups, config.pile.frames_per_group, self.precision)
 
     @classmethod
     def from_config(cls, config: ModelConfig, seed: int = 0, precision: Precision = "auto") -> "RainPipeline":
@@ -58,7 +58,8 @@ class RainPipeline:
 
     @property
     def frames_per_group(self) -> int:
-        return self.config.pile.frames_per_group
+        """Frames per UNet call of a stream that asks for no particular number (`PileConfig.default_frames`)."""
+        return self.config.pile.default_frames
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -139,3 +139,15 @@ def test_every_live_tab_offers_the_pile_shape_up_to_the_trained_pile(model):
         sliders = [p for p in props if p.get("label") == label]
         assert len(sliders) == 3 and top > 1
         assert all((s["minimum"], s["maximum"], s["value"], s["step"]) == (1, top, top, 1) for s in sliders)
+
+
+def test_the_pile_sliders_start_at_the_models_stream_defaults(tmp_path, model):
+    """A model whose config.json records a measured stream shape (stream_frames 3, stream_groups 1, as the
+    shipped body and face) starts its sliders there, with the trained pile still the top of each range."""
+    pipeline = RainPipeline.from_config(tiny().with_pile(stream_frames=3, stream_groups=1))
+    save_models(pipeline.models, pipeline.config, tmp_path / "shaped")
+    demo = app.build_demo({"body": str(tmp_path / "shaped"), "face": str(model), "style": str(model)})
+    props = [c.get("props", {}) for c in demo.config["components"]]
+    for label, start in [("Frames per model call", 3), ("Denoising steps", 1)]:
+        values = sorted(p["value"] for p in props if p.get("label") == label)
+        assert values == [start, 4, 4], (label, values)  # the shaped body tab, the plain face and style tabs

@@ -8,6 +8,7 @@ from rain.config import ModelConfig, PileConfig, PoseGuiderConfig, sd15, tiny
 from rain.convert import check_keys, convert_key, load_published
 from rain.models import build_models
 from rain.models.attention import ReferenceRead
+from rain.pipeline import RainPipeline
 
 # copied from ../shared/reference/rain-v0.1-checkpoints so a plain clone can run the tests
 MANIFESTS = Path(__file__).resolve().parent / "data" / "rain-v0.1-manifests"
@@ -181,6 +182,29 @@ def test_stream_groups_is_a_default_within_the_trained_pile(tmp_path):
     from rain.train.config import TrainConfig
     from rain.train.stages import with_pile_settings
     assert with_pile_settings(shaped, TrainConfig()).pile.stream_groups == 0  # a run from it trains the whole pile
+
+
+def test_stream_frames_is_a_default_within_the_trained_pile(tmp_path):
+    config = tiny()
+    assert config.pile.stream_frames == 0 and config.pile.default_frames == config.pile.frames_per_group == 4
+    shaped = config.with_pile(stream_frames=3, stream_groups=1)  # what a shipped config.json records
+    assert (shaped.pile.frames_per_group, shaped.pile.default_frames) == (4, 3)  # the trained pile is kept
+    shaped.save(tmp_path / "config.json")
+    loaded = ModelConfig.load(tmp_path / "config.json")
+    assert RainPipeline.from_config(loaded).frames_per_group == 3  # streams start from the default
+    old = config.to_dict()
+    del old["pile"]["stream_frames"]  # a config.json written before the field existed
+    assert ModelConfig.from_dict(old).pile.default_frames == 4
+    for bad in (-1, 5, True, 1.5):
+        with pytest.raises(ValueError, match="stream_frames must be 0"):
+            config.with_pile(stream_frames=bad).validate()
+    # the CLIs' --frames-per-group replaces both the shape and the default, as a model of that shape
+    assert shaped.with_pile_shape(frames_per_group=2).pile.default_frames == 2
+    assert shaped.with_pile_shape(num_groups=2).pile.default_frames == 3  # only the groups change
+    from rain.train.config import TrainConfig
+    from rain.train.stages import with_pile_settings
+    trained = with_pile_settings(shaped, TrainConfig()).pile
+    assert (trained.stream_frames, trained.stream_groups) == (0, 0)  # a run from it trains the whole pile
 
 
 def test_pixel_space_autoencoder_is_exact_and_checked():

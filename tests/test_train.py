@@ -226,3 +226,25 @@ def test_a_negative_patch_head_width_is_refused():
     bad = dataclasses.replace(config, unet=dataclasses.replace(config.unet, output_head=-1))
     with pytest.raises(ValueError, match="output_head"):
         bad.validate()
+
+
+def test_a_pile_trained_for_fewer_groups_exports_that_pile(tmp_path):
+    """`--num-groups 1`: the model trains on clips of one group at the top level only (no filling piles) and
+    exports a 1-group pile whose streams run it; a shape the UNet cannot hold is refused."""
+    config = tiny().with_pile(stream_groups=2)
+    from rain.checkpoint import save_models
+    save_models(build_models(config, seed=0), config, tmp_path / "init")
+    g = torch.Generator().manual_seed(0)
+    one = config.with_pile(num_groups=1, stream_groups=0)
+    for _ in range(5):  # fill_prob 1 would ask for a filling pile; one group has none
+        levels, keep = sample_levels(one, 2, 16, fill_prob=1.0, single_frames=False, generator=g)
+        assert keep == one.pile.frames_per_group and levels.unique().tolist() == [0]
+    assert RainObjective(build_models(one, seed=0), one).timesteps.tolist() == [999]
+
+    cfg = TrainConfig(stage="pile", steps=2, batch_size=1, save_every=2, log_every=1, mixed_precision="no",
+                      num_groups=1)
+    _, exported = load_models(train_rain(cfg, tmp_path / "init", tmp_path / "run"))
+    assert (exported.pile.num_groups, exported.pile.default_groups) == (1, 1)
+    assert RainPipeline(*load_models(tmp_path / "run" / "model")).schedule.timesteps.tolist() == [999]
+    with pytest.raises(ValueError, match="temporal position table"):
+        train_rain(dataclasses.replace(cfg, num_groups=64), tmp_path / "init", tmp_path / "run2")

@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> dict:
                     "pile_config": {"resolution": pipeline.config.resolution,
                                     "frames_per_group": pipeline.frames_per_group,
                                     "num_groups": pipeline.config.pile.default_groups,
-                                    "trained_num_groups": pipeline.config.pile.num_groups},
+                                    "trained_num_groups": pipeline.config.pile.num_groups,
+                                    "trained_frames_per_group": pipeline.config.pile.frames_per_group},
                     "world_seed": BENCH_SEED}
     compile_seconds: dict[str, float] = {}  # mode -> seconds to compile and warm up its UNet (--compile)
     streaming = maybe_compiled(pipeline, args, compile_seconds, "body")

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def full_pile_inputs(pipeline: RainPipeline) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Latents (1, c, F, h, w), levels (F,) and pose features of a full pile (random, right shapes)."""
     cfg, g = pipeline.config, torch.Generator().manual_seed(0)
-    f, groups, h = cfg.pile.frames_per_group, cfg.pile.default_groups, cfg.latent_size
+    f, groups, h = cfg.pile.default_frames, cfg.pile.default_groups, cfg.latent_size
     latents = torch.randn((1, cfg.unet.in_channels, f * groups, h, h), generator=g).to(pipeline.device)
     levels = torch.arange(groups, device=pipeline.device).repeat_interleave(f)
     images = torch.rand((1, 3, f * groups, cfg.resolution, cfg.resolution), generator=g).to(pipeline.device)

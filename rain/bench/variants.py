@@ -38,7 +38,7 @@ def variant_pipeline(model: Path, variant: str, frames_per_group: int | None = N
     over a pile of `frames_per_group` frames per call (default: the model's)."""
     models, config = load_models(model)
     if frames_per_group:
-        config = config.with_pile(frames_per_group=frames_per_group)
+        config = config.with_pile_shape(frames_per_group=frames_per_group)
     if variant == "channels_last":
         models.unet.to(memory_format=torch.channels_last)
     elif variant == "bf16_weights":

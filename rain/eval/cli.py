@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     make_world = world_factory(args.mode, config.resolution, args.style_families, face)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
                     "entry": config.pile.entry, "strength": config.pile.strength,
-                    "frames_per_group": config.pile.frames_per_group, "num_groups": config.pile.default_groups,
-                    "trained_num_groups": config.pile.num_groups,
+                    "frames_per_group": config.pile.default_frames, "num_groups": config.pile.default_groups,
+                    "trained_num_groups": config.pile.num_groups, "trained_frames_per_group": config.pile.frames_per_group,
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)

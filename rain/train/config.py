@@ -24,6 +24,7 @@ class TrainConfig:
     entry: str = ""  # pile stage: "latent" turns the model into img2img entry (style), "noise" back; "" keeps it
     strength_min: float = 0.0  # with entry "latent": lowest strength trained for (0 keeps the model's)
     strength: float = 0.0  # with entry "latent": default strength of the exported model (0 keeps the model's)
+    num_groups: int = 0  # pile stage: train a pile of this many groups (= noise levels = LCM steps; 1 = a one-step model for streams that run 1 group); 0 keeps the model's
     anchor: int = -1  # pile stage: 1 turns the drift anchor on (rain/anchor.py), 0 off, -1 keeps the model's
     timesteps: str = "levels"  # image/pile: "levels" = the pile's own timesteps; "bands" = anywhere in each level's band (a many-step teacher for distill)
     cond_drop: float = 0.0  # image/pile: share of batches trained without the reference (gives a CFG teacher its unconditional mode)

@@ -216,7 +216,7 @@ def sample_levels(config: ModelConfig, batch: int, frames: int, fill_prob: float
     if single_frames:
         return torch.randint(0, levels_count, (batch, 1), generator=generator), 1
     groups = levels_count
-    if torch.rand((), generator=generator) < fill_prob:
+    if levels_count > 1 and torch.rand((), generator=generator) < fill_prob:
         groups = int(torch.randint(1, levels_count, (), generator=generator))
     keep = groups * per
     if keep > frames:

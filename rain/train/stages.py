@@ -163,11 +163,14 @@ def with_output_head(models: RainModels, config: ModelConfig, width: int) -> Mod
 
 def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
     """The model config with the run's pile settings (`--entry latent --strength-min 0.4 --strength 0.7`,
-    `--anchor 1`). The streams' default groups go back to the trained pile: `stream_groups` is measured
-    per model after training (docs/STEPS.md), not inherited from the model a run starts from."""
+    `--anchor 1`). The streams' default pile shape goes back to the trained pile: `stream_groups` and
+    `stream_frames` are measured per model after training (docs/STEPS.md), not inherited from the model a run
+    starts from."""
     changes = {k: v for k, v in (("entry", cfg.entry), ("strength_min", cfg.strength_min),
                                  ("strength", cfg.strength)) if v}
-    config = config.with_pile(stream_groups=0)
+    config = config.with_pile(stream_groups=0, stream_frames=0)
+    if cfg.num_groups:
+        changes["num_groups"] = cfg.num_groups
     if cfg.anchor in (0, 1):
         changes["anchor"] = bool(cfg.anchor)
     if not changes:
@@ -176,6 +179,7 @@ def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
         changes.update(strength_min=1.0, strength=1.0)
     config = config.with_pile(**changes)
     config.validate()
-    logger.info("pile entry %s, strength %.2f (trained on %.2f..1), anchor %s", config.pile.entry,
-                config.pile.strength, config.pile.strength_min, config.pile.anchor)
+    config.pile.validate(config.unet.motion_max_seq_length)
+    logger.info("pile of %d groups, entry %s, strength %.2f (trained on %.2f..1), anchor %s", config.pile.num_groups,
+                config.pile.entry, config.pile.strength, config.pile.strength_min, config.pile.anchor)
     return config
