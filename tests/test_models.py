@@ -166,45 +166,34 @@ def test_config_validation_and_round_trip(tmp_path):
         ModelConfig.from_dict({"resolution": 64, "colour": "red"})
 
 
-def test_stream_groups_is_a_default_within_the_trained_pile(tmp_path):
-    config = tiny()
-    assert config.pile.stream_groups == 0 and config.pile.default_groups == config.pile.num_groups == 4
-    shaped = config.with_pile_shape(num_groups=2)  # what the CLIs' --num-groups does
-    assert (shaped.pile.num_groups, shaped.pile.default_groups) == (4, 2)  # the trained pile is kept
-    shaped.save(tmp_path / "config.json")
-    assert ModelConfig.load(tmp_path / "config.json").pile.default_groups == 2
-    old = config.to_dict()
-    del old["pile"]["stream_groups"]  # a config.json written before the field existed
-    assert ModelConfig.from_dict(old).pile.default_groups == 4
-    for bad in (-1, 5, True, 1.5):
-        with pytest.raises(ValueError, match="stream_groups must be 0"):
-            config.with_pile(stream_groups=bad).validate()
+@pytest.mark.parametrize("name, default, trained", [("stream_groups", "default_groups", "num_groups"),
+                                                     ("stream_frames", "default_frames", "frames_per_group")])
+def test_a_streams_default_shape_stays_within_the_trained_pile(tmp_path, name, default, trained):
     from rain.train.config import TrainConfig
     from rain.train.stages import with_pile_settings
-    assert with_pile_settings(shaped, TrainConfig()).pile.stream_groups == 0  # a run from it trains the whole pile
 
-
-def test_stream_frames_is_a_default_within_the_trained_pile(tmp_path):
     config = tiny()
-    assert config.pile.stream_frames == 0 and config.pile.default_frames == config.pile.frames_per_group == 4
-    shaped = config.with_pile(stream_frames=3, stream_groups=1)  # what a shipped config.json records
-    assert (shaped.pile.frames_per_group, shaped.pile.default_frames) == (4, 3)  # the trained pile is kept
+    assert getattr(config.pile, name) == 0 and getattr(config.pile, default) == getattr(config.pile, trained) == 4
+    shaped = config.with_pile(**{name: 3})  # what a shipped config.json records
+    assert (getattr(shaped.pile, trained), getattr(shaped.pile, default)) == (4, 3)  # the trained pile is kept
     shaped.save(tmp_path / "config.json")
-    loaded = ModelConfig.load(tmp_path / "config.json")
-    assert RainPipeline.from_config(loaded).frames_per_group == 3  # streams start from the default
+    assert getattr(ModelConfig.load(tmp_path / "config.json").pile, default) == 3
     old = config.to_dict()
-    del old["pile"]["stream_frames"]  # a config.json written before the field existed
-    assert ModelConfig.from_dict(old).pile.default_frames == 4
+    del old["pile"][name]  # a config.json written before the field existed
+    assert getattr(ModelConfig.from_dict(old).pile, default) == 4
     for bad in (-1, 5, True, 1.5):
-        with pytest.raises(ValueError, match="stream_frames must be 0"):
-            config.with_pile(stream_frames=bad).validate()
-    # the CLIs' --frames-per-group replaces both the shape and the default, as a model of that shape
-    assert shaped.with_pile_shape(frames_per_group=2).pile.default_frames == 2
-    assert shaped.with_pile_shape(num_groups=2).pile.default_frames == 3  # only the groups change
-    from rain.train.config import TrainConfig
-    from rain.train.stages import with_pile_settings
-    trained = with_pile_settings(shaped, TrainConfig()).pile
-    assert (trained.stream_frames, trained.stream_groups) == (0, 0)  # a run from it trains the whole pile
+        with pytest.raises(ValueError, match=f"{name} must be 0"):
+            config.with_pile(**{name: bad}).validate()
+    assert getattr(with_pile_settings(shaped, TrainConfig()).pile, name) == 0  # a run from it trains the whole pile
+
+
+def test_the_clis_pile_shape_sets_what_streams_run():
+    shaped = tiny().with_pile(stream_frames=3)
+    assert RainPipeline.from_config(shaped).frames_per_group == 3  # streams start from the default
+    groups = shaped.with_pile_shape(num_groups=2).pile  # --num-groups 2: only the groups' default changes
+    assert (groups.num_groups, groups.default_groups, groups.default_frames) == (4, 2, 3)
+    frames = shaped.with_pile_shape(frames_per_group=2).pile  # --frames-per-group 2: a pile of that shape
+    assert (frames.frames_per_group, frames.default_frames) == (2, 2)
 
 
 def test_pixel_space_autoencoder_is_exact_and_checked():
