@@ -111,20 +111,26 @@ def set_pile_shape(session: LiveSession | None, frames: float, steps: float) -> 
     session.set_num_groups(steps)
 
 
-def pile_controls(session: gr.State, weights: str) -> list[gr.Slider]:
+def pile_controls(session: gr.State, weights: str) -> list[gr.Slider | gr.State]:
     """Frames per model call and denoising steps, from 1 up to the model's trained pile shape (none if the
-    model is missing or its pile has one frame and one group)."""
+    model is missing or its pile has one frame and one group; a range of one value is a fixed gr.State)."""
     pile = pile_settings(weights)
     if pile is None or pile.frames_per_group == pile.num_groups == 1:
         return []
-    frames = gr.Slider(1, pile.frames_per_group, value=pile.default_frames, step=1, label="Frames per model call",
-                       info="a frame waits (steps) model calls in the pile: fewer frames per call = lower latency, "
-                            "more = a higher frame rate (a call's cost hardly shrinks with its frames)")
-    steps = gr.Slider(1, pile.num_groups, value=pile.default_groups, step=1, label="Denoising steps",
-                      info="the pile's groups: fewer = lower latency and cheaper calls, softer frames; "
-                           f"{pile.num_groups} = as trained (see the model card)")
-    gr.on([frames.change, steps.change], set_pile_shape, [session, frames, steps], None, api_visibility="private")
+    frames = _pile_slider(pile.frames_per_group, pile.default_frames, "Frames per model call",
+                          "a frame waits (steps) model calls in the pile: fewer frames per call = lower latency, "
+                          "more = a higher frame rate (a call's cost hardly shrinks with its frames)")
+    steps = _pile_slider(pile.num_groups, pile.default_groups, "Denoising steps",
+                         "the pile's groups: fewer = lower latency and cheaper calls, softer frames; "
+                         f"{pile.num_groups} = as trained (see the model card)")
+    sliders = [c for c in (frames, steps) if isinstance(c, gr.Slider)]
+    gr.on([c.change for c in sliders], set_pile_shape, [session, frames, steps], None, api_visibility="private")
     return [frames, steps]
+
+
+def _pile_slider(top: int, value: int, label: str, info: str) -> gr.Slider | gr.State:
+    """A slider from 1 to `top`; a model trained for one (e.g. one group) has nothing to choose: a fixed value."""
+    return gr.Slider(1, top, value=value, step=1, label=label, info=info) if top > 1 else gr.State(value)
 
 
 def face_controls(session: gr.State, weights: str) -> tuple[list[gr.Slider], gr.Image]:

@@ -143,11 +143,15 @@ def test_every_live_tab_offers_the_pile_shape_up_to_the_trained_pile(model):
 
 def test_the_pile_sliders_start_at_the_models_stream_defaults(tmp_path, model):
     """A model whose config.json records a measured stream shape (stream_frames 3, stream_groups 1, as the
-    shipped body and face) starts its sliders there, with the trained pile still the top of each range."""
-    pipeline = RainPipeline.from_config(tiny().with_pile(stream_frames=3, stream_groups=1))
-    save_models(pipeline.models, pipeline.config, tmp_path / "shaped")
-    demo = app.build_demo({"body": str(tmp_path / "shaped"), "face": str(model), "style": str(model)})
+    shipped body) starts its sliders there, with the trained pile still the top of each range; a model trained
+    for one group (as the shipped face) shows no steps slider, there being nothing to choose."""
+    for name, pile in [("shaped", dict(stream_frames=3, stream_groups=1)), ("one", dict(stream_frames=3, num_groups=1))]:
+        pipeline = RainPipeline.from_config(tiny().with_pile(**pile))
+        save_models(pipeline.models, pipeline.config, tmp_path / name)
+    demo = app.build_demo({"body": str(tmp_path / "shaped"), "face": str(tmp_path / "one"), "style": str(model)})
     props = [c.get("props", {}) for c in demo.config["components"]]
-    for label, start in [("Frames per model call", 3), ("Denoising steps", 1)]:
-        values = sorted(p["value"] for p in props if p.get("label") == label)
-        assert values == [start, 4, 4], (label, values)  # the shaped body tab, the plain face and style tabs
+    sliders = {label: [(p["maximum"], p["value"]) for p in props if p.get("label") == label]
+               for label in ("Frames per model call", "Denoising steps")}
+    # tabs in order: body (shaped), face (one group: no steps slider), style (the trained 4 x 4)
+    assert sliders["Frames per model call"] == [(4, 3), (4, 3), (4, 4)]
+    assert sliders["Denoising steps"] == [(4, 1), (4, 4)]

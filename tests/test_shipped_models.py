@@ -49,13 +49,17 @@ def test_shipped_model_animates_a_held_out_sequence(mode):
         unstyled = psnr(np.stack([c for _, c, _ in world.frames()]), truth)
         assert quality > unstyled, f"{quality:.2f} dB, the unstyled camera frame {unstyled:.2f} dB"
     assert quality > measured["pile"]["psnr"] - FLOOR_MARGIN_DB, f"{quality:.2f} dB, shipped at {measured['pile']['psnr']:.2f}"
-    # on the trained pile the temporal modules do their job: far less flicker than the same weights without
-    # them; the groups the model streams by default (`stream_groups`, docs/STEPS.md) flicker no more than that
     trained = RainPipeline(pipeline.models, pipeline.config.with_pile(stream_groups=0), pipeline.precision)
     full = np.stack([o for o, _ in stream_sequence(trained, world, seed=0)])
     plain = np.stack([o for o, _ in stream_sequence(without_temporal(trained), world, seed=0)])
-    assert flicker(full, truth) < 0.6 * flicker(plain, truth)
-    assert flicker(out, truth) <= flicker(full, truth)
+    if pipeline.config.pile.num_groups > 1:
+        # on a trained pile of several groups the temporal modules carry the stream across calls: far less
+        # flicker than the same weights without them; the groups the model streams by default
+        # (`stream_groups`, docs/STEPS.md) flicker no more than that
+        assert flicker(full, truth) < 0.6 * flicker(plain, truth)
+        assert flicker(out, truth) <= flicker(full, truth)
+    else:  # a model trained for one group (the face): its temporal modules tie one call's frames together only
+        assert flicker(out, truth) < flicker(plain, truth)
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
