@@ -23,8 +23,8 @@ def test_no_flags_serve_the_defaults():
 
 def test_speed_flags_land_in_the_config():
     live, models, args = app.parse_settings(["--compile", "--overlap", "--threads", "1", "--port", "7999",
-                                             "--stream-every", "0.05"])
-    assert (live.compile, live.overlap, live.torch_threads, live.stream_every) == (True, True, 1, 0.05)
+                                             "--stream-every", "0.2"])
+    assert (live.compile, live.overlap, live.torch_threads, live.stream_every) == (True, True, 1, 0.2)
     assert args.port == 7999 and models == LIVE.models
     moved_back = dataclasses.replace(live, compile=False, overlap=LIVE.overlap, torch_threads=None,
                                      stream_every=LIVE.stream_every)
@@ -66,8 +66,8 @@ def test_a_new_stream_follows_the_overlap_setting(overlap):
 
 
 def test_the_stream_rate_reaches_every_live_tab():
-    live = dataclasses.replace(LIVE, stream_every=0.05)
+    live = dataclasses.replace(LIVE, stream_every=0.2)
     demo = app.build_demo(live=live)
     ticks = [d for d in demo.config["dependencies"] if str(d.get("api_name")).startswith("live_tick")]
     assert len(ticks) == len(LIVE.models)  # one webcam stream per live tab
-    assert {d["stream_every"] for d in ticks} == {0.05}
+    assert {d["stream_every"] for d in ticks} == {0.2}

@@ -19,11 +19,11 @@ class LiveConfig:
     # `python app.py --weights rain-v0.1` replaces the entry of the mode those weights were trained for
     models: dict[str, str] = field(default_factory=lambda: {
         "body": "tiny", "face": "checkpoints/face", "style": "checkpoints/style"})
-    # webcam frames offered to the server per second = 1 / stream_every. 0.1 s (10 fps): with the default
-    # server (overlap, eager) the page showed 8.35-8.82 FPS at 0.1 and 7.95 at 0.05 (BENCHMARKS.md 7): a
-    # faster rate only adds transport work on the shared cores. A compiled server (`--compile`, ~21 FPS
-    # through LiveSession.push) can take `python app.py --compile --stream-every 0.05` (9.9 FPS in the page)
-    stream_every: float = 0.1
+    # webcam frames offered to the server per second = 1 / stream_every. 0.05 s (20 fps): with the default
+    # server and models (1 step x 3 frames per call) the page showed 12.6 / 12.4 FPS at 0.05 against 10.1 at 0.1,
+    # latency p50 446 against 522 ms (BENCHMARKS.md 7, chromium on the same 2 cores). While a pile call cost
+    # 4 x 4 frames, 0.05 only added transport work on the shared cores (7.95 against 8.35-8.82 FPS)
+    stream_every: float = 0.05
     # seconds one live stream may hold a worker; then the webcam stops and one click on record resumes
     # it with the same session state (pile, reference, sliders). 10 minutes keeps a shared Space fair
     time_limit: int = 600
