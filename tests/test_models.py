@@ -188,10 +188,12 @@ def test_a_streams_default_shape_stays_within_the_trained_pile(tmp_path, name, d
 
 
 def test_the_clis_pile_shape_sets_what_streams_run():
-    shaped = tiny().with_pile(stream_frames=3)
-    assert RainPipeline.from_config(shaped).frames_per_group == 3  # streams start from the default
-    groups = shaped.with_pile_shape(num_groups=2).pile  # --num-groups 2: only the groups' default changes
-    assert (groups.num_groups, groups.default_groups, groups.default_frames) == (4, 2, 3)
+    shaped = tiny().with_pile(stream_frames=3, stream_groups=2)
+    pipeline = RainPipeline.from_config(shaped)
+    assert pipeline.frames_per_group == 3  # streams start from the default ...
+    assert pipeline.check_frames_per_group(1) == 1 and pipeline.check_num_groups(4, 1) == 4  # ... and leave it
+    groups = shaped.with_pile_shape(num_groups=1).pile  # --num-groups 1: only the groups' default changes
+    assert (groups.num_groups, groups.default_groups, groups.default_frames) == (4, 1, 3)
     frames = shaped.with_pile_shape(frames_per_group=2).pile  # --frames-per-group 2: a pile of that shape
     assert (frames.frames_per_group, frames.default_frames) == (2, 2)
 
