@@ -17,7 +17,7 @@ import torch
 
 from rain import pile
 from rain.anchor import anchored, unanchored
-from rain.config import ModelConfig, PileConfig
+from rain.config import ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
@@ -94,8 +94,7 @@ class RainPipeline:
         """A pile shape this model can run (the pile must fit the UNet's temporal position table), or a
         ValueError saying why not. A frame leaves the pile num_groups calls after it entered, so a stream's
         latency grows with its frames per group; its UNet calls get cheaper with it, not its cost per frame."""
-        pile = self._pile_shape(frames_per_group, self.config.pile.num_groups)
-        pile.validate(self.config.unet.motion_max_seq_length)
+        self._check_shape(frames_per_group, self.config.pile.num_groups)
         return frames_per_group
 
     def check_num_groups(self, num_groups: int, frames_per_group: int | None = None) -> int:
@@ -108,13 +107,14 @@ class RainPipeline:
             raise ValueError(f"num_groups must be a whole number from 1 to {trained} (the model's trained pile), "
                              f"got {num_groups!r}")
         frames = self.frames_per_group if frames_per_group is None else frames_per_group
-        self._pile_shape(frames, num_groups).validate(self.config.unet.motion_max_seq_length)
+        self._check_shape(frames, num_groups)
         return num_groups
 
-    def _pile_shape(self, frames_per_group: int, num_groups: int) -> PileConfig:
-        """The pile a stream of this shape runs, as a config to validate (its defaults are the stream's own)."""
-        return dataclasses.replace(self.config.pile, frames_per_group=frames_per_group, num_groups=num_groups,
-                                   stream_frames=0, stream_groups=0)
+    def _check_shape(self, frames_per_group: int, num_groups: int) -> None:
+        """Validate the pile a stream of this shape runs (on its own: the model's stream defaults do not apply)."""
+        shape = dataclasses.replace(self.config.pile, frames_per_group=frames_per_group, num_groups=num_groups,
+                                    stream_frames=0, stream_groups=0)
+        shape.validate(self.config.unet.motion_max_seq_length)
 
     def check_strength(self, strength: float) -> float:
         """An img2img strength this model was trained for, as a float, or a ValueError saying why not."""
