@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+COLOUR_SKIP_SOURCES = ("condition", "reference")  # what a colour skip may map (rain/models/colour_skip.py)
+
 
 @dataclass(frozen=True)
 class UNetConfig:
@@ -31,6 +33,7 @@ class UNetConfig:
     time_cond_proj_dim: int = 512  # width of the LCM guidance-scale embedding fed to the time embedding
     position_embedding: bool = False  # beyond the paper: a 2-D position grid after conv_in of both UNets (rain/models/position.py)
     output_head: int = 0  # beyond the paper: hidden width of a patch head added to the denoiser's conv_out (rain/models/output_head.py); 0: none
+    colour_skip: str = ""  # beyond the paper, pixel space only: "condition" or "reference", the clean latent whose pixels the output copies through per-patch colour maps (rain/models/colour_skip.py); "": none
 
     @property
     def num_levels(self) -> int:
@@ -226,6 +229,10 @@ class ModelConfig:
             raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
         if self.unet.output_head < 0:
             raise ValueError(f"UNetConfig.output_head must be 0 (none) or a positive width, got {self.unet.output_head}")
+        if self.unet.colour_skip not in ("",) + COLOUR_SKIP_SOURCES:
+            raise ValueError(f"UNetConfig.colour_skip must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {self.unet.colour_skip!r}")
+        if self.unet.colour_skip and (self.vae.kind != "pixel" or self.pile.anchor):
+            raise ValueError("UNetConfig.colour_skip maps pixel patches: it needs the pixel-space VAE and no anchor frame")
         if len(self.unet.attention) != self.unet.num_levels:
             raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:

@@ -20,6 +20,7 @@ class Group:
     level: int  # UNet calls this group has been through (0 = pure noise)
     first_frame: int  # stream index of the group's first frame
     valid: int  # frames that carry real input (the rest pad the last group of a finite sequence)
+    content: torch.Tensor | None = None  # (b, c, f, h, w) the condition images' clean latents, kept if the model maps them
 
 
 def push(groups: tuple[Group, ...], group: Group, num_levels: int) -> tuple[Group, ...]:
@@ -39,6 +40,13 @@ def frame_levels(groups: tuple[Group, ...]) -> torch.Tensor:
 def stack(groups: tuple[Group, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """The UNet's inputs: latents (b, c, F, h, w) and pose features (b, c0, F, h, w)."""
     return torch.cat([g.latents for g in groups], dim=2), torch.cat([g.pose for g in groups], dim=2)
+
+
+def stack_content(groups: tuple[Group, ...]) -> torch.Tensor | None:
+    """The condition latents (b, c, F, h, w) of every frame in the pile, or None if the groups keep none."""
+    if any(g.content is None for g in groups):
+        return None
+    return torch.cat([g.content for g in groups], dim=2)
 
 
 def advance(

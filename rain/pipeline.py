@@ -21,6 +21,7 @@ from rain.config import ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
+from rain.models.colour_skip import colour_source
 from rain.models.vae import decode, encode
 from rain.precision import Precision, autocast, resolve
 from rain.scheduler import PileSchedule, guidance_embedding, reference_input
@@ -167,8 +168,10 @@ class RainPipeline:
             timesteps = schedule.timesteps[levels][None]  # (1, F)
             if cfg.pile.anchor:  # the reference latent as a clean frame 0 (rain/anchor.py)
                 unet_in, timesteps, pose = anchored(unet_in, timesteps, pose, ref.latents)
+            source = colour_source(cfg.unet.colour_skip, ref.latents, pile.stack_content(stream.groups),
+                                   unet_in.shape[2])  # (1, c, F, h, w) or None
             output = self.models.unet(unet_in, timesteps, ref.image_embeds, pose, self.guidance,
-                                      ReferenceRead(ref.tokens, unet_in.shape[2]))
+                                      ReferenceRead(ref.tokens, unet_in.shape[2]), source)
             output = unanchored(output) if cfg.pile.anchor else output  # (1, c, F, h, w)
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
@@ -207,10 +210,14 @@ class RainPipeline:
         h = size // self.config.vae.downscale
         latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
                               device=self.device)
+        content = None  # (1, c, f, h, w): the live frames' latents, for img2img and for a colour skip from them
+        if self.config.pile.entry == "latent" or self.config.unet.colour_skip == "condition":
+            content = encode(self.models.vae, images).float().transpose(0, 1)[None]
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
-            content = encode(self.models.vae, images).float().transpose(0, 1)[None]  # (1, c, f, h, w)
             latents = schedule.enter(content, latents)
-        group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid)
+        keep = content if self.config.unet.colour_skip == "condition" else None
+        group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
+                           content=keep)
         stream.frames_in += valid
         return group
 

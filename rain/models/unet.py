@@ -4,7 +4,8 @@ Layer names, blocks and temporal modules are diffusers' own (AnimateDiff-v2 layo
 per down block, one in the mid block, three per up block). Only `forward` is ours, and it differs from
 diffusers' in two narrow ways: every frame gets its own time embedding (the pile holds frames at
 different noise levels), and pose-guider features (and, if configured, a position grid) are added to
-the output of `conv_in`. If configured, a patch head (rain/models/output_head.py) adds to `conv_out`.
+the output of `conv_in`. If configured, a patch head (rain/models/output_head.py) and a colour skip
+(rain/models/colour_skip.py) add to `conv_out`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from diffusers import UNetMotionModel
 
 from rain.models.attention import ReferenceRead
 from rain.models.blocks import run_blocks
+from rain.models.colour_skip import ColourSkip
 from rain.models.output_head import PatchHead
 from rain.models.position import GridPosition
 
@@ -21,12 +23,16 @@ from rain.models.position import GridPosition
 class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
-    def __init__(self, position_embedding: bool = False, output_head: int = 0, **kwargs) -> None:
+    def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
         self.head: PatchHead | None = None
+        self.skip: ColourSkip | None = None
         if output_head:
             self.add_output_head(output_head)
+        if colour_skip:
+            self.add_colour_skip()
 
     def add_output_head(self, width: int) -> None:
         """Grow a patch head of `width` hidden channels (zero output at first: the model is unchanged)."""
@@ -34,6 +40,12 @@ class RainUNet(UNetMotionModel):
             raise ValueError("this UNet already has a patch head")
         self.head = PatchHead(self.conv_out.in_channels, self.conv_out.out_channels, width).to(
             self.conv_out.weight.device, self.conv_out.weight.dtype)
+
+    def add_colour_skip(self) -> None:
+        """Grow a colour skip (zero output at first: the model is unchanged)."""
+        if self.skip is not None:
+            raise ValueError("this UNet already has a colour skip")
+        self.skip = ColourSkip(self.conv_out.in_channels).to(self.conv_out.weight.device, self.conv_out.weight.dtype)
 
     def forward(  # type: ignore[override]
         self,
@@ -43,10 +55,13 @@ class RainUNet(UNetMotionModel):
         pose_features: torch.Tensor | None = None,  # (b, c0, f, h, w) pose-guider output, c0 = first block width
         guidance_embedding: torch.Tensor | None = None,  # (b, time_cond_proj_dim)
         reference: ReferenceRead | None = None,  # reference tokens for the spatial self-attention
+        source: torch.Tensor | None = None,  # (b, c_out, f, h, w) the clean latent the colour skip maps, if any
     ) -> torch.Tensor:  # (b, c_out, f, h, w)
         b, _, f, h, w = sample.shape
         if timesteps.shape != (b, f):
             raise ValueError(f"timesteps must have shape (batch, frames) = {(b, f)}, got {tuple(timesteps.shape)}")
+        if (self.skip is None) != (source is None):
+            raise ValueError("a UNet with a colour skip needs its source latent, and one without takes none")
 
         # 1. time embedding, one per frame (diffusers repeats one per video instead)
         t_emb = self.time_proj(timesteps.reshape(b * f)).to(self.dtype)  # (b*f, c0)
@@ -68,9 +83,11 @@ class RainUNet(UNetMotionModel):
         # 4. down, mid and up blocks (temporal modules run inside each block, over the f frames)
         x = run_blocks(self, x, emb, context, kwargs, num_frames=f)
 
-        # 5. output head (plus the patch head, if any), unfold frames
+        # 5. output head (plus the patch head and the colour skip, if any), unfold frames
         features = self.conv_act(self.conv_norm_out(x))  # (b*f, c0, h, w)
         x = self.conv_out(features)  # (b*f, c_out, h, w)
         if self.head is not None:
             x = x + self.head(features)
+        if self.skip is not None:
+            x = x + self.skip(features, source.transpose(1, 2).reshape(b * f, -1, h, w)).to(x.dtype)
         return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)

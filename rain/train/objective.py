@@ -15,6 +15,7 @@ from rain.anchor import anchored, unanchored
 from rain.config import ModelConfig
 from rain.models import RainModels
 from rain.models.attention import ReferenceRead
+from rain.models.colour_skip import colour_source
 from rain.models.vae import encode
 from rain.scheduler import (PileSchedule, append_dims, guidance_embedding, lcm_step, reference_input,
                             strength_timesteps)
@@ -78,10 +79,11 @@ def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, gene
 
 def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
             reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor, guidance: torch.Tensor,
-            unconditional: bool = False) -> torch.Tensor:
+            unconditional: bool = False, condition_latents: torch.Tensor | None = None) -> torch.Tensor:
     """One UNet call of `parts` (anything holding unet, reference_net, pose_guider and image_encoder) over
     x_t (b, c, f, h, w) at per-frame `timesteps` (b, f), exactly as the pipeline makes it; `unconditional`
-    hides the reference (a zero image token, no reference tokens, a zero reference latent)."""
+    hides the reference (a zero image token, no reference tokens, a zero reference latent).
+    `condition_latents` (b, c, f, h, w): the conditions' latents, for a colour skip from them."""
     b = x_t.shape[0]
     # 1. the reference: one image token and the reference net's self-attention inputs
     if unconditional:
@@ -100,7 +102,10 @@ def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tens
     if config.pile.anchor:
         x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
         read = None if read is None else ReferenceRead(read.tokens, x_t.shape[2])
-    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read)
+    source = colour_source(config.unet.colour_skip, ref_latents, condition_latents, x_t.shape[2])
+    if source is not None and config.pile.anchor:
+        raise ValueError("a colour skip is not combined with the anchor frame")
+    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source)
     return unanchored(pred) if config.pile.anchor else pred
 
 
@@ -144,6 +149,9 @@ class RainObjective(torch.nn.Module):
         with torch.no_grad():
             x0 = encode_clip(self.vae, frames)  # (b, c, f, h, w)
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
+            content = None  # (b, c, f, h, w) the conditions' latents: the img2img entry and a colour skip use them
+            if self.config.pile.entry == "latent" or self.config.unet.colour_skip == "condition":
+                content = encode_clip(self.vae, conditions)
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         timesteps = self.frame_timesteps(levels, generator)  # (b, f)
@@ -157,11 +165,9 @@ class RainObjective(torch.nn.Module):
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.rollout > 0 and bool(torch.rand((), generator=generator, device=generator.device) < self.rollout):
-            x_t = self.own_context(x0, x_t, levels, reference, ref_latents, conditions, generator)
+            x_t = self.own_context(x0, x_t, levels, reference, ref_latents, conditions, generator, content)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
-            with torch.no_grad():
-                content = encode_clip(self.vae, conditions)  # (b, c, f, h, w)
             entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
             x_t = torch.where(entering, add_noise(content, noise, alphas)[0], x_t)
             prediction = self.config.scheduler.prediction_type  # v and epsilon must match that x_t
@@ -172,11 +178,12 @@ class RainObjective(torch.nn.Module):
         unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator, device=generator.device)
                                                      < self.cond_drop)
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
-                       self.guidance.expand(b, -1), unconditional)
+                       self.guidance.expand(b, -1), unconditional, content)
         return F.mse_loss(pred.float(), target)
 
     def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, reference: torch.Tensor,
-                    ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+                    ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator,
+                    content: torch.Tensor | None = None) -> torch.Tensor:
         """x_t (b, c, f, h, w) whose older groups hold what a running pile holds instead of noised truth: one call
         earlier each was a level noisier; the model's estimate from there (no gradient) is stepped to this
         call's level by `lcm_step`, fresh noise and all. The newest group keeps `x_t` (the pile's fresh noise).
@@ -187,7 +194,7 @@ class RainObjective(torch.nn.Module):
         x_before = add_noise(x0, noise_before, self.alphas[t_before])[0]
         with torch.no_grad():
             pred = denoise(self, self.config, x_before, t_before, self.alphas[t_before] == 0, reference, ref_latents,
-                           conditions, self.guidance.expand(b, -1)).float()
+                           conditions, self.guidance.expand(b, -1), condition_latents=content).float()
         flat = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731 (b, c, f, h, w) -> (b * f, c, h, w)
         stepped, _ = lcm_step(flat(x_before), flat(pred), t_before.flatten(), t_now.flatten(), self.alphas,
                               sched.prediction_type, sched.timestep_scaling, noise=flat(noise_now))

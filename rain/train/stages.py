@@ -107,6 +107,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
         parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
         models, config = load_models(init, parts=parts, seed=cfg.seed)
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
+    config = with_colour_skip(models, config, cfg.colour_skip)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -159,6 +160,20 @@ def with_output_head(models: RainModels, config: ModelConfig, width: int) -> Mod
     models.unet.add_output_head(width)
     logger.info("grew a patch head of width %d on the UNet", width)
     return dataclasses.replace(config, unet=dataclasses.replace(config.unet, output_head=width))
+
+
+def with_colour_skip(models: RainModels, config: ModelConfig, source: str) -> ModelConfig:
+    """`--colour-skip SOURCE`: grow a colour skip on a UNet without one (the model is unchanged until trained)."""
+    if not source or config.unet.colour_skip == source:
+        return config
+    if config.unet.colour_skip:
+        raise ValueError(f"the model already has a colour skip from the {config.unet.colour_skip}; "
+                         f"--colour-skip {source} cannot change it")
+    grown = dataclasses.replace(config, unet=dataclasses.replace(config.unet, colour_skip=source))
+    grown.validate()  # a known source, pixel space, no anchor
+    models.unet.add_colour_skip()
+    logger.info("grew a colour skip from the %s on the UNet", source)
+    return grown
 
 
 def with_pile_settings(config: ModelConfig, cfg: TrainConfig) -> ModelConfig:

@@ -1,0 +1,55 @@
+"""A colour skip beside the UNet's `conv_out` (beyond the paper; the CPU tier's pixel space).
+
+In exact pixel space each latent position is one 16x16x3 patch of the frame, and `conv_out` makes it
+from 64 features: whatever the output shares with an image the model already holds exactly (the camera
+frame for style transfer, the reference image's static background for a face) has to be squeezed through
+those 64 features and comes out soft. The colour skip lets the output copy such a source instead: from the
+last features it predicts, per patch, a 3x3 colour matrix and an RGB offset, and adds that affine map of
+the source patch's pixels to `conv_out`'s output. A colour grade, a palette ramp locally, or "the
+background stays where it was" are all such maps (a per-patch least-squares fit of the style world's
+palette and grade styles from the camera frame measures 29-38 dB, against 12-16 dB for the frame itself).
+Its conv starts at zero, so a model that grows the skip computes what it computed before.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rain.config import COLOUR_SKIP_SOURCES
+COEFFICIENTS = 12  # per patch: a 3x3 colour matrix (row-major, out x in) and an RGB offset
+
+
+def colour_source(kind: str, reference_latents: torch.Tensor, condition_latents: torch.Tensor | None,
+                  frames: int) -> torch.Tensor | None:
+    """The clean latent (b, c, f, h, w) a colour skip of `kind` maps, for `frames` frames; None for no skip.
+    reference_latents (b, c, h, w); condition_latents (b, c, f, h, w), needed for kind "condition"."""
+    if not kind:
+        return None
+    if kind == "reference":
+        return reference_latents[:, :, None].expand(-1, -1, frames, -1, -1)
+    if kind == "condition":
+        if condition_latents is None:
+            raise ValueError("a colour skip from the condition needs the condition images' latents")
+        return condition_latents
+    raise ValueError(f"colour skip source must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {kind!r}")
+
+
+class ColourSkip(nn.Module):
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.coefficients = nn.Conv2d(in_channels, COEFFICIENTS, kernel_size=3, padding=1)
+        nn.init.zeros_(self.coefficients.weight)  # an identity start: conv_out alone
+        nn.init.zeros_(self.coefficients.bias)
+
+    def forward(self, features: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        """features (n, c0, h, w), source (n, 3 * p * p, h, w) pixel patches -> (n, 3 * p * p, h, w)."""
+        n, c, h, w = source.shape
+        if c % 3:
+            raise ValueError(f"a colour skip maps RGB pixel patches (3 * p * p channels), got {c} channels")
+        coeffs = self.coefficients(features).float()  # (n, 12, h, w)
+        matrix = coeffs[:, :9].reshape(n, 3, 3, h, w)  # (n, out, in, h, w)
+        offset = coeffs[:, 9:].reshape(n, 3, 1, h, w)  # (n, out, 1, h, w)
+        pixels = source.float().reshape(n, 3, c // 3, h, w)  # (n, in, p*p, h, w): pixel_unshuffle's layout
+        mapped = torch.einsum("noihw,niphw->nophw", matrix, pixels) + offset  # (n, out, p*p, h, w)
+        return mapped.reshape(n, c, h, w)
