@@ -11,7 +11,7 @@ from conftest import random_images
 from rain.checkpoint import load_models, save_models
 from rain.config import PileConfig, SchedulerConfig, VAEConfig, tiny
 from rain.models import build_models
-from rain.models.colour_skip import ColourSkip, colour_source
+from rain.models.colour_skip import RATE, ColourSkip, colour_source
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.stages import train_rain, with_colour_skip
@@ -32,32 +32,31 @@ def set_map(skip: ColourSkip, matrix, offset=(0.0, 0.0, 0.0)) -> None:
     """The same colour map in every patch: zero weights, the map in the bias."""
     with torch.no_grad():
         skip.coefficients.weight.zero_()
-        skip.coefficients.bias.copy_(torch.tensor([*np.ravel(matrix), *offset], dtype=torch.float32))
+        skip.coefficients.bias.copy_(torch.tensor([*np.ravel(matrix), *offset], dtype=torch.float32) / RATE)
 
 
 def test_the_map_acts_on_each_pixels_rgb_in_pixel_unshuffle_layout():
     skip = ColourSkip(in_channels=8)
     image = torch.rand(2, 3, 32, 32)
     source = F.pixel_unshuffle(image, 8)  # (2, 192, 4, 4)
-    features = torch.randn(2, 8, 4, 4)
-    assert torch.equal(skip(features, source), torch.zeros_like(source))  # zero-initialised: adds nothing
+    features, base = torch.randn(2, 8, 4, 4), torch.randn(2, 192, 4, 4)
+    assert torch.equal(skip(features, base, source), base)  # zero-initialised: conv_out's output unchanged
     set_map(skip, SWAP_RED_BLUE, offset=(0.5, 0.0, -0.25))
-    out = F.pixel_shuffle(skip(features, source), 8)
+    out = F.pixel_shuffle(skip(features, torch.zeros_like(base), source), 8)  # from zero: the map of the source
     expected = image[:, [2, 1, 0]] + torch.tensor([0.5, 0.0, -0.25])[None, :, None, None]
     torch.testing.assert_close(out, expected)
+    set_map(skip, 0.25 * np.eye(3))  # a quarter of the way from conv_out's output to the source
+    torch.testing.assert_close(skip(features, base, source), 0.75 * base + 0.25 * source)
     with pytest.raises(ValueError, match="RGB pixel patches"):
-        skip(features, torch.randn(2, 4, 4, 4))
+        skip(features, torch.randn(2, 4, 4, 4), torch.randn(2, 4, 4, 4))
 
 
 @pytest.mark.parametrize("source", ["condition", "reference"])
 def test_a_stream_copies_its_source_through_an_identity_map(source, rng):
-    """conv_out silenced and the skip set to the identity: every frame the pile emits is the source (each
-    condition image, or the reference), which checks the source's path through pipeline, pile and UNet."""
+    """The skip set to the identity (M = I: all the way to the source): every frame the pile emits is the
+    source (each condition image, or the reference), which checks its path through pipeline, pile and UNet."""
     config = tiny_pixel(source)
     models = build_models(config, seed=0)
-    with torch.no_grad():
-        models.unet.conv_out.weight.zero_()
-        models.unet.conv_out.bias.zero_()
     set_map(models.unet.skip, np.eye(3))
     pipeline = RainPipeline(models, config, precision="fp32")
     size = config.resolution

@@ -16,6 +16,7 @@ import torch
 
 from rain.images import to_tensor, to_uint8
 from rain.models.attention import ReferenceRead
+from rain.models.colour_skip import colour_source
 from rain.models.vae import decode
 from rain.pipeline import RainPipeline
 from rain.precision import autocast
@@ -47,8 +48,9 @@ def unet_call(pipeline: RainPipeline, latents: torch.Tensor, levels: torch.Tenso
     unet_in = latents
     if pipeline.config.pile.reference_input:
         unet_in = reference_input(latents, pipeline.schedule.pure_noise(levels)[None], ref.latents)
+    source = colour_source(pipeline.config.unet.colour_skip, ref.latents, None, latents.shape[2])  # not "condition"
     return pipeline.models.unet(unet_in, pipeline.schedule.timesteps[levels][None], ref.image_embeds, pose,
-                                pipeline.guidance, ReferenceRead(ref.tokens, latents.shape[2]))
+                                pipeline.guidance, ReferenceRead(ref.tokens, latents.shape[2]), source)
 
 
 class ChunkedSampler:

@@ -4,8 +4,11 @@ In exact pixel space each latent position is one 16x16x3 patch of the frame, and
 from 64 features: whatever the output shares with an image the model already holds exactly (the camera
 frame for style transfer, the reference image's static background for a face) has to be squeezed through
 those 64 features and comes out soft. The colour skip lets the output copy such a source instead: from the
-last features it predicts, per patch, a 3x3 colour matrix and an RGB offset, and adds that affine map of
-the source patch's pixels to `conv_out`'s output. A colour grade, a palette ramp locally, or "the
+last features it predicts, per patch, a 3x3 colour matrix M and an RGB offset b, and turns `conv_out`'s
+output y into y + M (source - y) + b: M = I copies the source, M = 0 keeps y, and in between it blends
+the two, colour by colour. (M acts on the difference, not on the source alone, so that copying is one
+direction to learn: with y + M source, M had to grow while `conv_out` unlearned what it had made, and two
+fine-tunes of 400-800 steps moved M by only ~0.05.) A colour grade, a palette ramp locally, or "the
 background stays where it was" are all such maps (a per-patch least-squares fit of the style world's
 palette and grade styles from the camera frame measures 29-38 dB, against 12-16 dB for the frame itself).
 Its conv starts at zero, so a model that grows the skip computes what it computed before.
@@ -18,6 +21,8 @@ from torch import nn
 
 from rain.config import COLOUR_SKIP_SOURCES
 COEFFICIENTS = 12  # per patch: a 3x3 colour matrix (row-major, out x in) and an RGB offset
+RATE = 10.0  # the conv's output is scaled by this: AdamW's steps of about lr then move the maps ~10x faster,
+# as they must travel ~1 (an identity) from zero while the rest of a trained UNet only fine-tunes
 
 
 def colour_source(kind: str, reference_latents: torch.Tensor, condition_latents: torch.Tensor | None,
@@ -42,14 +47,16 @@ class ColourSkip(nn.Module):
         nn.init.zeros_(self.coefficients.weight)  # an identity start: conv_out alone
         nn.init.zeros_(self.coefficients.bias)
 
-    def forward(self, features: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """features (n, c0, h, w), source (n, 3 * p * p, h, w) pixel patches -> (n, 3 * p * p, h, w)."""
+    def forward(self, features: torch.Tensor, base: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        """features (n, c0, h, w); base (`conv_out`'s output) and source (n, 3 * p * p, h, w) pixel patches ->
+        base + M (source - base) + b, (n, 3 * p * p, h, w)."""
         n, c, h, w = source.shape
         if c % 3:
             raise ValueError(f"a colour skip maps RGB pixel patches (3 * p * p channels), got {c} channels")
-        coeffs = self.coefficients(features).float()  # (n, 12, h, w)
+        coeffs = self.coefficients(features).float() * RATE  # (n, 12, h, w)
         matrix = coeffs[:, :9].reshape(n, 3, 3, h, w)  # (n, out, in, h, w)
         offset = coeffs[:, 9:].reshape(n, 3, 1, h, w)  # (n, out, 1, h, w)
-        pixels = source.float().reshape(n, 3, c // 3, h, w)  # (n, in, p*p, h, w): pixel_unshuffle's layout
-        mapped = torch.einsum("noihw,niphw->nophw", matrix, pixels) + offset  # (n, out, p*p, h, w)
+        y = base.float().reshape(n, 3, c // 3, h, w)  # (n, in, p*p, h, w): pixel_unshuffle's layout
+        difference = source.float().reshape(y.shape) - y
+        mapped = y + torch.einsum("noihw,niphw->nophw", matrix, difference) + offset  # (n, out, p*p, h, w)
         return mapped.reshape(n, c, h, w)

@@ -89,5 +89,5 @@ class RainUNet(UNetMotionModel):
         if self.head is not None:
             x = x + self.head(features)
         if self.skip is not None:
-            x = x + self.skip(features, source.transpose(1, 2).reshape(b * f, -1, h, w)).to(x.dtype)
+            x = self.skip(features, x, source.transpose(1, 2).reshape(b * f, -1, h, w))  # float32
         return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)
