@@ -152,27 +152,26 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
 
 def with_output_head(models: RainModels, config: ModelConfig, width: int) -> ModelConfig:
     """`--output-head N`: grow a patch head on a UNet without one (the model is unchanged until trained)."""
-    if not width or config.unet.output_head == width:
-        return config
-    if config.unet.output_head:
-        raise ValueError(f"the model already has a patch head of width {config.unet.output_head}; "
-                         f"--output-head {width} cannot change it")
-    models.unet.add_output_head(width)
-    logger.info("grew a patch head of width %d on the UNet", width)
-    return dataclasses.replace(config, unet=dataclasses.replace(config.unet, output_head=width))
+    return _grown(config, "output_head", width, "a patch head of width", lambda: models.unet.add_output_head(width))
 
 
 def with_colour_skip(models: RainModels, config: ModelConfig, source: str) -> ModelConfig:
     """`--colour-skip SOURCE`: grow a colour skip on a UNet without one (the model is unchanged until trained)."""
-    if not source or config.unet.colour_skip == source:
+    return _grown(config, "colour_skip", source, "a colour skip from the", models.unet.add_colour_skip)
+
+
+def _grown(config: ModelConfig, field: str, value, what: str, grow) -> ModelConfig:  # noqa: ANN001
+    """The config with `UNetConfig.<field>` = `value` once `grow()` has added that part to a UNet without one;
+    no value, or the one the model has, changes nothing; another value for a part the model has raises."""
+    have = getattr(config.unet, field)
+    if not value or have == value:
         return config
-    if config.unet.colour_skip:
-        raise ValueError(f"the model already has a colour skip from the {config.unet.colour_skip}; "
-                         f"--colour-skip {source} cannot change it")
-    grown = dataclasses.replace(config, unet=dataclasses.replace(config.unet, colour_skip=source))
-    grown.validate()  # a known source, pixel space, no anchor
-    models.unet.add_colour_skip()
-    logger.info("grew a colour skip from the %s on the UNet", source)
+    if have:
+        raise ValueError(f"the model already has {what} {have}; --{field.replace('_', '-')} {value} cannot change it")
+    grown = dataclasses.replace(config, unet=dataclasses.replace(config.unet, **{field: value}))
+    grown.validate()  # e.g. a known colour-skip source, pixel space, no anchor
+    grow()
+    logger.info("grew %s %s on the UNet", what, value)
     return grown
 
 
