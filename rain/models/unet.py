@@ -42,7 +42,7 @@ class RainUNet(UNetMotionModel):
             self.conv_out.weight.device, self.conv_out.weight.dtype)
 
     def add_colour_skip(self) -> None:
-        """Grow a colour skip (zero output at first: the model is unchanged)."""
+        """Grow a colour skip (a no-op at first: the model is unchanged)."""
         if self.skip is not None:
             raise ValueError("this UNet already has a colour skip")
         self.skip = ColourSkip(self.conv_out.in_channels).to(self.conv_out.weight.device, self.conv_out.weight.dtype)

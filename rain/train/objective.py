@@ -103,8 +103,6 @@ def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tens
         x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
         read = None if read is None else ReferenceRead(read.tokens, x_t.shape[2])
     source = colour_source(config.unet.colour_skip, ref_latents, condition_latents, x_t.shape[2])
-    if source is not None and config.pile.anchor:
-        raise ValueError("a colour skip is not combined with the anchor frame")
     pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source)
     return unanchored(pred) if config.pile.anchor else pred
 
