@@ -204,6 +204,12 @@ class ModelConfig:
     def latent_size(self) -> int:
         return self.resolution // self.vae.downscale
 
+    @property
+    def uses_condition_latents(self) -> bool:
+        """Whether the condition images are also encoded: the img2img entry noises them, a colour skip from the
+        condition maps them."""
+        return self.pile.entry == "latent" or self.unet.colour_skip == "condition"
+
     def with_pile(self, **changes) -> "ModelConfig":  # noqa: ANN003 - PileConfig fields
         """This config with some pile settings changed (e.g. frames_per_group, strength)."""
         return dataclasses.replace(self, pile=dataclasses.replace(self.pile, **changes))

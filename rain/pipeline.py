@@ -211,7 +211,7 @@ class RainPipeline:
         latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
                               device=self.device)
         content = None  # (1, c, f, h, w): the live frames' latents, for img2img and for a colour skip from them
-        if self.config.pile.entry == "latent" or self.config.unet.colour_skip == "condition":
+        if self.config.uses_condition_latents:
             content = encode(self.models.vae, images).float().transpose(0, 1)[None]
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
             latents = schedule.enter(content, latents)

@@ -148,7 +148,7 @@ class RainObjective(torch.nn.Module):
             x0 = encode_clip(self.vae, frames)  # (b, c, f, h, w)
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
             content = None  # (b, c, f, h, w) the conditions' latents: the img2img entry and a colour skip use them
-            if self.config.pile.entry == "latent" or self.config.unet.colour_skip == "condition":
+            if self.config.uses_condition_latents:
                 content = encode_clip(self.vae, conditions)
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
