@@ -55,6 +55,19 @@ def test_context_jitter_corrupts_older_groups_only_and_keeps_true_targets():
     assert not torch.allclose(out[0], out[1], atol=0.01)  # and for each clip
 
 
+def test_context_jitter_on_a_grid_varies_across_the_frame_and_grid_one_is_one_per_frame():
+    levels = pile_levels(4, 2, 4).expand(2, -1)  # [3, 3, 2, 2, 1, 1, 0, 0]
+    frames = torch.full((2, 3, 8, 64, 64), 0.5)
+    flat = jitter_groups(frames, levels, 0.2, torch.Generator().manual_seed(0))
+    assert torch.equal(flat, flat[..., :1, :1].expand_as(flat))  # grid 1: one colour change per frame
+    local = jitter_groups(frames, levels, 0.2, torch.Generator().manual_seed(0), grid=4)
+    assert torch.equal(local[:, :, 0::2], local[:, :, 1::2])  # still one field per group
+    corners = local[..., 0, 0], local[..., -1, -1]
+    assert (corners[0] - corners[1]).abs().max() > 0.05  # that changes across the frame
+    assert (local[..., 1:, :] - local[..., :-1, :]).abs().max() < 0.1  # smoothly (bilinear over the grid)
+    with pytest.raises(ValueError, match="jitter_grid"):
+        RainObjective(build_models(tiny(), seed=0), tiny(), jitter_grid=4)  # a grid without any jitter
+
 
 @pytest.mark.parametrize("prediction_type", ["sample", "v_prediction"])
 def test_context_jitter_changes_older_inputs_and_never_the_targets(prediction_type):

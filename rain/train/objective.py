@@ -67,14 +67,21 @@ def band_timesteps(levels: torch.Tensor, num_levels: int, num_train_timesteps: i
 
 
 def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, generator: torch.Generator,
-                  ) -> torch.Tensor:
-    """frames (b, 3, f, S, S) in [0, 1] with one random colour gain and offset per (clip, level, RGB channel),
-    N(0, sigma) each: what a stream's own slightly-wrong older estimates look like (exposure bias)."""
-    b, levels_count = frames.shape[0], int(levels.max()) + 1
-    gain, offset = (torch.randn((2, b, levels_count, 3), generator=generator, device=generator.device)
-                    * sigma).to(frames.device)
-    pick = lambda x: x.gather(1, levels[:, :, None].expand(-1, -1, 3)).transpose(1, 2)  # noqa: E731 (b, 3, f)
-    return (frames * (1 + pick(gain))[..., None, None] + pick(offset)[..., None, None]).clamp(0, 1)
+                  grid: int = 1) -> torch.Tensor:
+    """frames (b, 3, f, S, S) in [0, 1] with a random colour gain and offset per (clip, level, RGB channel),
+    N(0, sigma) each: what a stream's own slightly-wrong older estimates look like (exposure bias). `grid` > 1
+    draws them on a grid x grid field, bilinearly spread over the frame: local errors, like a wrong colour map
+    in one region (grid 1 is one gain and offset for the whole frame)."""
+    b, levels_count, size = frames.shape[0], int(levels.max()) + 1, frames.shape[-1]
+    fields = (torch.randn((2, b, levels_count, 3, grid, grid), generator=generator, device=generator.device)
+              * sigma).to(frames.device)
+    if grid > 1:
+        fields = F.interpolate(fields.flatten(0, 2), size=(size, size), mode="bilinear",
+                               align_corners=False).unflatten(0, (2, b, levels_count))
+    gain, offset = fields  # (b, levels, 3, g, g)
+    index = levels[:, :, None, None, None].expand(-1, -1, *gain.shape[2:])  # (b, f, 3, g, g)
+    pick = lambda x: x.gather(1, index).transpose(1, 2)  # noqa: E731 (b, 3, f, g, g)
+    return (frames * (1 + pick(gain)) + pick(offset)).clamp(0, 1)
 
 
 def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
@@ -112,7 +119,7 @@ class RainObjective(torch.nn.Module):
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
                  timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
-                 rollout: float = 0.0) -> None:
+                 rollout: float = 0.0, jitter_grid: int = 1) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
@@ -126,7 +133,10 @@ class RainObjective(torch.nn.Module):
             raise ValueError("context jitter is for the pile's own timesteps, not band timesteps (a teacher)")
         self.band_stride = band_stride
         self.cond_drop, self.timestep_mode, self.context_jitter = cond_drop, timesteps, context_jitter
-        self.rollout = rollout
+        if jitter_grid < 1 or (jitter_grid > 1 and context_jitter <= 0):
+            raise ValueError(f"jitter_grid shapes the context jitter: a grid size >= 1, and > 1 only with a "
+                             f"context jitter; got {jitter_grid} with context_jitter {context_jitter}")
+        self.rollout, self.jitter_grid = rollout, jitter_grid
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -159,7 +169,8 @@ class RainObjective(torch.nn.Module):
         target = {"v_prediction": v, "epsilon": noise, "sample": x0}[self.config.scheduler.prediction_type]
         if self.context_jitter > 0:  # older groups carry colour errors, as the stream's own estimates do
             with torch.no_grad():
-                wrong = encode_clip(self.vae, jitter_groups(frames, levels, self.context_jitter, generator))
+                wrong = encode_clip(self.vae, jitter_groups(frames, levels, self.context_jitter, generator,
+                                                         self.jitter_grid))
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.rollout > 0 and bool(torch.rand((), generator=generator, device=generator.device) < self.rollout):
