@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 COLOUR_SKIP_SOURCES = ("condition", "reference")  # what a colour skip may map (rain/models/colour_skip.py)
+REFERENCE_SHIFT_STEP = 4  # pixels between neighbouring shifts of a reference shift (rain/models/reference_shift.py)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class UNetConfig:
     position_embedding: bool = False  # beyond the paper: a 2-D position grid after conv_in of both UNets (rain/models/position.py)
     output_head: int = 0  # beyond the paper: hidden width of a patch head added to the denoiser's conv_out (rain/models/output_head.py); 0: none
     colour_skip: str = ""  # beyond the paper, pixel space only: "condition" or "reference", the clean latent whose pixels the output copies through per-patch colour maps (rain/models/colour_skip.py); "": none
+    reference_shift: int = 0  # beyond the paper, with colour_skip "reference": the reference is first moved per patch by a learned mix of shifts within +- this many pixels, on a REFERENCE_SHIFT_STEP grid (rain/models/reference_shift.py); 0: none
 
     @property
     def num_levels(self) -> int:
@@ -239,6 +241,11 @@ class ModelConfig:
             raise ValueError(f"UNetConfig.colour_skip must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {self.unet.colour_skip!r}")
         if self.unet.colour_skip and (self.vae.kind != "pixel" or self.pile.anchor):
             raise ValueError("UNetConfig.colour_skip maps pixel patches: it needs the pixel-space VAE and no anchor frame")
+        shift = self.unet.reference_shift
+        if shift and (shift < 0 or shift % REFERENCE_SHIFT_STEP or self.unet.colour_skip != "reference"):
+            raise ValueError(f"UNetConfig.reference_shift moves the reference of a colour skip from the reference, by "
+                             f"a positive multiple of {REFERENCE_SHIFT_STEP} pixels; got {shift} with colour_skip "
+                             f"{self.unet.colour_skip!r}")
         if len(self.unet.attention) != self.unet.num_levels:
             raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:

@@ -48,7 +48,8 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         torch.manual_seed(seed)
     position = config.unet.position_embedding
     unet = RainUNet(position_embedding=position, output_head=config.unet.output_head,
-                    colour_skip=bool(config.unet.colour_skip), **config.unet.motion_unet_kwargs())
+                    colour_skip=bool(config.unet.colour_skip), reference_shift=config.unet.reference_shift,
+                    **config.unet.motion_unet_kwargs())
     zero_temporal_outputs(unet)
     reference_net = ReferenceNet(position_embedding=position, **config.unet.reference_unet_kwargs())
     names_denoiser = install_reference_processors(unet)

@@ -17,6 +17,7 @@ from rain.models.attention import ReferenceRead
 from rain.models.blocks import run_blocks
 from rain.models.colour_skip import ColourSkip
 from rain.models.output_head import PatchHead
+from rain.models.reference_shift import ReferenceShift
 from rain.models.position import GridPosition
 
 
@@ -24,15 +25,18 @@ class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
     def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
-                 **kwargs) -> None:
+                 reference_shift: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
         self.head: PatchHead | None = None
         self.skip: ColourSkip | None = None
+        self.shift: ReferenceShift | None = None
         if output_head:
             self.add_output_head(output_head)
         if colour_skip:
             self.add_colour_skip()
+        if reference_shift:
+            self.add_reference_shift(reference_shift)
 
     def add_output_head(self, width: int) -> None:
         """Grow a patch head of `width` hidden channels (zero output at first: the model is unchanged)."""
@@ -46,6 +50,13 @@ class RainUNet(UNetMotionModel):
         if self.skip is not None:
             raise ValueError("this UNet already has a colour skip")
         self.skip = ColourSkip(self.conv_out.in_channels).to(self.conv_out.weight.device, self.conv_out.weight.dtype)
+
+    def add_reference_shift(self, radius: int) -> None:
+        """Grow a reference shift of `radius` pixels in front of the colour skip (a no-op at first)."""
+        if self.skip is None or self.shift is not None:
+            raise ValueError("a reference shift goes in front of a colour skip, once")
+        self.shift = ReferenceShift(self.conv_out.in_channels, radius).to(self.conv_out.weight.device,
+                                                                          self.conv_out.weight.dtype)
 
     def forward(  # type: ignore[override]
         self,
@@ -89,5 +100,7 @@ class RainUNet(UNetMotionModel):
         if self.head is not None:
             x = x + self.head(features)
         if self.skip is not None:
-            x = self.skip(features, x, source.transpose(1, 2).reshape(b * f, -1, h, w))  # float32
+            flat = (source.transpose(1, 2).reshape(b * f, -1, h, w) if self.shift is None
+                    else self.shift(features, source))  # (b*f, c_out, h, w), moved per patch by the shift
+            x = self.skip(features, x, flat)  # float32
         return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)

@@ -37,6 +37,7 @@ class TrainConfig:
     rollout: float = 0.0  # pile: share of batches whose older groups hold the model's own estimate from one call earlier (no gradient), stepped to their level, instead of noised truth (targets stay true): trains on the stream's real errors, against feedback drift
     output_head: int = 0  # image/pile: grow a patch head of this width on a model without one (rain/models/output_head.py; it starts as a no-op)
     colour_skip: str = ""  # image/pile: grow a colour skip from this source ("condition" or "reference") on a model without one (rain/models/colour_skip.py; it starts as a no-op)
+    reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

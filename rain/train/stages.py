@@ -108,6 +108,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
         models, config = load_models(init, parts=parts, seed=cfg.seed)
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     config = with_colour_skip(models, config, cfg.colour_skip)
+    config = with_reference_shift(models, config, cfg.reference_shift)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -159,6 +160,13 @@ def with_output_head(models: RainModels, config: ModelConfig, width: int) -> Mod
 def with_colour_skip(models: RainModels, config: ModelConfig, source: str) -> ModelConfig:
     """`--colour-skip SOURCE`: grow a colour skip on a UNet without one (the model is unchanged until trained)."""
     return _grown(config, "colour_skip", source, "a colour skip from the", models.unet.add_colour_skip)
+
+
+def with_reference_shift(models: RainModels, config: ModelConfig, radius: int) -> ModelConfig:
+    """`--reference-shift R`: grow a reference shift in front of a colour skip from the reference (unchanged
+    until trained)."""
+    return _grown(config, "reference_shift", radius, "a reference shift of +- px",
+                  lambda: models.unet.add_reference_shift(radius))
 
 
 def _grown(config: ModelConfig, field: str, value, what: str, grow) -> ModelConfig:  # noqa: ANN001

@@ -1,0 +1,70 @@
+"""A reference shift in front of the colour skip (beyond the paper; the CPU tier's pixel space, faces).
+
+The colour skip from the reference copies the reference's pixels at the same place: right for a static
+background, wrong wherever the character has moved. Most of a face model's error is there (the moving
+character: ~10-14 % of the pixels, MSE ~2,000 against ~100 on the background, docs/COLOUR_SKIP.md). A
+per-patch shifted copy of the reference, the best shift on a 4-pixel grid within +-16 px picked with the
+truth, scores 24-29 dB on held-out frames (docs/REFERENCE_SHIFT.md), against the model's 21.6.
+
+So before the colour map, the reference is moved, per 16x16 patch, by a learned mix of shifts: from the
+UNet's last features a 3x3 conv predicts, per patch, a softmax over S shifts (dy, dx on a `SHIFT_STEP`
+grid within +-radius) and a gate g; the skip's source becomes source + g (sum_s w_s shift_s(source) - source).
+Softmax weights get a gradient for every shift (a bilinear `grid_sample` only sees +-1 pixel), as in kernel-
+predicting frame interpolation. The conv starts at zero (g = 0), so a model that grows it is unchanged.
+The source must be shared by the frames of a clip (the reference): its S shifted copies are made once per
+clip, (b, S, c, h, w), not per frame.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rain.config import REFERENCE_SHIFT_STEP as SHIFT_STEP
+from rain.models.colour_skip import RATE  # the conv's output is scaled by this, as the colour skip's
+
+
+def shift_offsets(radius: int) -> list[tuple[int, int]]:
+    """The (dy, dx) shifts within +-radius on the `SHIFT_STEP` grid, row-major; (0, 0) in the middle."""
+    if radius <= 0 or radius % SHIFT_STEP:
+        raise ValueError(f"a reference shift radius must be a positive multiple of {SHIFT_STEP} pixels, got {radius}")
+    steps = range(-radius, radius + 1, SHIFT_STEP)
+    return [(dy, dx) for dy in steps for dx in steps]
+
+
+def shifted_stack(patches: torch.Tensor, radius: int) -> torch.Tensor:
+    """patches (b, 3 * p * p, h, w) in `pixel_unshuffle`'s layout -> (b, S, 3 * p * p, h, w): the image moved by
+    every shift of `shift_offsets(radius)`, pixel (y, x) of shift (dy, dx) showing the image at (y + dy, x + dx),
+    edges repeated."""
+    b, c, h, w = patches.shape
+    p = int(round((c // 3) ** 0.5))
+    if 3 * p * p != c:
+        raise ValueError(f"a reference shift moves RGB pixel patches (3 * p * p channels), got {c} channels")
+    image = F.pixel_shuffle(patches, p)  # (b, 3, H, W)
+    size_h, size_w = image.shape[-2:]
+    padded = F.pad(image, (radius,) * 4, mode="replicate")
+    moved = [padded[..., radius + dy: radius + dy + size_h, radius + dx: radius + dx + size_w]
+             for dy, dx in shift_offsets(radius)]
+    return F.pixel_unshuffle(torch.stack(moved, 1).flatten(0, 1), p).unflatten(0, (b, -1))
+
+
+class ReferenceShift(nn.Module):
+    def __init__(self, in_channels: int, radius: int) -> None:
+        super().__init__()
+        self.radius = radius
+        self.count = len(shift_offsets(radius))
+        self.weights = nn.Conv2d(in_channels, self.count + 1, kernel_size=3, padding=1)  # S logits and a gate
+        nn.init.zeros_(self.weights.weight)  # g = 0: the source as it was
+        nn.init.zeros_(self.weights.bias)
+
+    def forward(self, features: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        """features (b * f, c0, h, w); source (b, c, f, h, w), the same for every frame of a clip ->
+        the moved source, (b * f, c, h, w) float32."""
+        b, c, f, h, w = source.shape
+        stack = shifted_stack(source[:, :, 0].float(), self.radius)  # (b, S, c, h, w)
+        out = (self.weights(features).float() * RATE).unflatten(0, (b, f))  # (b, f, S + 1, h, w)
+        weights, gate = out[:, :, :-1].softmax(dim=2), out[:, :, -1:]  # (b, f, S, h, w), (b, f, 1, h, w)
+        moved = torch.einsum("bfshw,bschw->bfchw", weights, stack)  # (b, f, c, h, w)
+        still = source.float().transpose(1, 2)  # (b, f, c, h, w)
+        return (still + gate * (moved - still)).flatten(0, 1)
