@@ -33,14 +33,14 @@ def pick(shift: ReferenceShift, index: int) -> None:
 
 def test_the_stack_moves_the_image_by_each_offset_with_edges_repeated():
     image = torch.rand(2, 3, 32, 32)
-    stack = shifted_stack(F.pixel_unshuffle(image, 8), radius=8)  # (2, 25, 192, 4, 4)
+    stack = shifted_stack(F.pixel_unshuffle(image, 8), radius=8)  # (2, 16 patches, 25 shifts, 192)
     offsets = shift_offsets(8)
-    assert stack.shape == (2, 25, 192, 4, 4) and offsets[12] == (0, 0)
-    moved = F.pixel_shuffle(stack.flatten(0, 1), 8).unflatten(0, (2, 25))  # (2, 25, 3, 32, 32)
-    assert torch.equal(moved[:, 12], image)
-    s = offsets.index((4, -8))
-    assert torch.equal(moved[:, s, :, :28, 8:], image[:, :, 4:, :24])  # pixel (y, x) shows (y + 4, x - 8)
-    assert torch.equal(moved[:, s, :, 28:, 8:], image[:, :, 31:, :24].expand(-1, -1, 4, -1))  # bottom edge repeated
+    assert stack.shape == (2, 16, 25, 192) and offsets[12] == (0, 0)
+    as_image = lambda s: F.pixel_shuffle(stack[:, :, s].transpose(1, 2).reshape(2, 192, 4, 4), 8)  # noqa: E731
+    assert torch.equal(as_image(12), image)
+    moved = as_image(offsets.index((4, -8)))
+    assert torch.equal(moved[:, :, :28, 8:], image[:, :, 4:, :24])  # pixel (y, x) shows (y + 4, x - 8)
+    assert torch.equal(moved[:, :, 28:, 8:], image[:, :, 31:, :24].expand(-1, -1, 4, -1))  # bottom edge repeated
 
 
 def test_a_chosen_shift_moves_the_reference_the_stream_copies(rng):

@@ -34,19 +34,21 @@ def shift_offsets(radius: int) -> list[tuple[int, int]]:
 
 
 def shifted_stack(patches: torch.Tensor, radius: int) -> torch.Tensor:
-    """patches (b, 3 * p * p, h, w) in `pixel_unshuffle`'s layout -> (b, S, 3 * p * p, h, w): the image moved by
-    every shift of `shift_offsets(radius)`, pixel (y, x) of shift (dy, dx) showing the image at (y + dy, x + dx),
-    edges repeated."""
+    """patches (b, 3 * p * p, h, w) in `pixel_unshuffle`'s layout -> (b, h * w, S, 3 * p * p): for every patch, the
+    image moved by every shift of `shift_offsets(radius)` (pixel (y, x) of shift (dy, dx) shows the image at
+    (y + dy, x + dx), edges repeated), laid out for one batched matrix product per patch."""
     b, c, h, w = patches.shape
     p = int(round((c // 3) ** 0.5))
     if 3 * p * p != c:
         raise ValueError(f"a reference shift moves RGB pixel patches (3 * p * p channels), got {c} channels")
-    image = F.pixel_shuffle(patches, p)  # (b, 3, H, W)
-    size_h, size_w = image.shape[-2:]
-    padded = F.pad(image, (radius,) * 4, mode="replicate")
-    moved = [padded[..., radius + dy: radius + dy + size_h, radius + dx: radius + dx + size_w]
-             for dy, dx in shift_offsets(radius)]
-    return F.pixel_unshuffle(torch.stack(moved, 1).flatten(0, 1), p).unflatten(0, (b, -1))
+    image = F.pad(F.pixel_shuffle(patches, p), (radius,) * 4, mode="replicate")  # (b, 3, H + 2r, W + 2r)
+    side = p + 2 * radius  # each patch's window: the patch and everything a shift can bring into it
+    windows = F.unfold(image, side, stride=p).reshape(b, 3, side, side, h * w)  # (b, 3, side, side, hw)
+    windows = windows.permute(0, 4, 1, 2, 3).contiguous()  # (b, hw, 3, side, side)
+    n = 2 * radius // SHIFT_STEP + 1  # shifts per axis
+    sb, sp, sc, sy, sx = windows.stride()
+    stack = windows.as_strided((b, h * w, n, n, 3, p, p), (sb, sp, SHIFT_STEP * sy, SHIFT_STEP * sx, sc, sy, sx))
+    return stack.reshape(b, h * w, n * n, c)  # one copy, in the product's layout
 
 
 class ReferenceShift(nn.Module):
@@ -62,9 +64,10 @@ class ReferenceShift(nn.Module):
         """features (b * f, c0, h, w); source (b, c, f, h, w), the same for every frame of a clip ->
         the moved source, (b * f, c, h, w) float32."""
         b, c, f, h, w = source.shape
-        stack = shifted_stack(source[:, :, 0].float(), self.radius)  # (b, S, c, h, w)
+        stack = shifted_stack(source[:, :, 0].to(features.dtype), self.radius)  # (b, hw, S, c): bf16 under autocast
         out = (self.weights(features).float() * RATE).unflatten(0, (b, f))  # (b, f, S + 1, h, w)
-        weights, gate = out[:, :, :-1].softmax(dim=2), out[:, :, -1:]  # (b, f, S, h, w), (b, f, 1, h, w)
-        moved = torch.einsum("bfshw,bschw->bfchw", weights, stack)  # (b, f, c, h, w)
-        still = source.float().transpose(1, 2)  # (b, f, c, h, w)
-        return (still + gate * (moved - still)).flatten(0, 1)
+        weights = out[:, :, :-1].softmax(dim=2).flatten(3).permute(0, 3, 1, 2).to(stack.dtype)  # (b, hw, f, S)
+        moved = torch.matmul(weights, stack).float().permute(0, 2, 3, 1).reshape(b * f, c, h, w)  # (b*f, c, h, w)
+        still = source.float().transpose(1, 2).reshape(b * f, c, h, w)
+        gate = out[:, :, -1:].flatten(0, 1)  # (b*f, 1, h, w)
+        return still + gate * (moved - still)
