@@ -22,6 +22,7 @@ from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
 from rain.models.colour_skip import colour_source
+from rain.models.reference_shift import shifted_stack
 from rain.models.vae import decode, encode
 from rain.precision import Precision, autocast, resolve
 from rain.scheduler import PileSchedule, guidance_embedding, reference_input
@@ -73,7 +74,10 @@ class RainPipeline:
             embeds = self.models.image_encoder(x)  # (1, 1, d)
             latents = encode(self.models.vae, x)  # (1, c, h, w)
             tokens = self.models.reference_net.capture(latents, embeds)
-        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents)
+            # 5. the latent under every shift of a reference shift (rain/models/reference_shift.py), if any
+            radius, dtype = self.config.unet.reference_shift, torch.bfloat16 if self.precision == "bf16" else torch.float32
+            shifted = shifted_stack(latents.to(dtype), radius) if radius else None
+        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, shifted=shifted)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
                    frames_per_group: int | None = None, num_groups: int | None = None) -> StreamState:
@@ -171,7 +175,7 @@ class RainPipeline:
             source = colour_source(cfg.unet.colour_skip, ref.latents, pile.stack_content(stream.groups),
                                    unet_in.shape[2])  # (1, c, F, h, w) or None
             output = self.models.unet(unet_in, timesteps, ref.image_embeds, pose, self.guidance,
-                                      ReferenceRead(ref.tokens, unet_in.shape[2]), source)
+                                      ReferenceRead(ref.tokens, unet_in.shape[2]), source, ref.shifted)
             output = unanchored(output) if cfg.pile.anchor else output  # (1, c, F, h, w)
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 

@@ -91,3 +91,6 @@ def test_a_shift_needs_a_skip_from_the_reference_and_a_radius_on_the_grid():
         shift_offsets(0)
     with pytest.raises(ValueError, match="in front of a colour skip"):
         build_models(tiny_pixel(), seed=0).unet.add_reference_shift(8)
+    shift, source = ReferenceShift(in_channels=8, radius=8), torch.rand(1, 192, 2, 4, 4)
+    with pytest.raises(ValueError, match="shifted reference has shape"):
+        shift(torch.rand(2, 8, 4, 4), source, stack=shifted_stack(source[:, :, 0], radius=4))

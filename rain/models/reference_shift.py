@@ -60,11 +60,16 @@ class ReferenceShift(nn.Module):
         nn.init.zeros_(self.weights.weight)  # g = 0: the source as it was
         nn.init.zeros_(self.weights.bias)
 
-    def forward(self, features: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """features (b * f, c0, h, w); source (b, c, f, h, w), the same for every frame of a clip ->
+    def forward(self, features: torch.Tensor, source: torch.Tensor, stack: torch.Tensor | None = None,
+                ) -> torch.Tensor:
+        """features (b * f, c0, h, w); source (b, c, f, h, w), the same for every frame of a clip; `stack`:
+        `shifted_stack` of that source, if already made (a stream makes it once per reference) ->
         the moved source, (b * f, c, h, w) float32."""
         b, c, f, h, w = source.shape
-        stack = shifted_stack(source[:, :, 0].to(features.dtype), self.radius)  # (b, hw, S, c): bf16 under autocast
+        if stack is None:
+            stack = shifted_stack(source[:, :, 0].to(features.dtype), self.radius)  # (b, hw, S, c)
+        if stack.shape != (b, h * w, self.count, c):
+            raise ValueError(f"the shifted reference has shape {tuple(stack.shape)}, expected {(b, h * w, self.count, c)}")
         out = (self.weights(features).float() * RATE).unflatten(0, (b, f))  # (b, f, S + 1, h, w)
         weights = out[:, :, :-1].softmax(dim=2).flatten(3).permute(0, 3, 1, 2).to(stack.dtype)  # (b, hw, f, S)
         moved = torch.matmul(weights, stack).float().permute(0, 2, 3, 1).reshape(b * f, c, h, w)  # (b*f, c, h, w)

@@ -67,6 +67,7 @@ class RainUNet(UNetMotionModel):
         guidance_embedding: torch.Tensor | None = None,  # (b, time_cond_proj_dim)
         reference: ReferenceRead | None = None,  # reference tokens for the spatial self-attention
         source: torch.Tensor | None = None,  # (b, c_out, f, h, w) the clean latent the colour skip maps, if any
+        shifted: torch.Tensor | None = None,  # (b, h*w, S, c_out) the reference shift's stack of source, if made once
     ) -> torch.Tensor:  # (b, c_out, f, h, w)
         b, _, f, h, w = sample.shape
         if timesteps.shape != (b, f):
@@ -101,6 +102,6 @@ class RainUNet(UNetMotionModel):
             x = x + self.head(features)
         if self.skip is not None:
             flat = (source.transpose(1, 2).reshape(b * f, -1, h, w) if self.shift is None
-                    else self.shift(features, source))  # (b*f, c_out, h, w), moved per patch by the shift
+                    else self.shift(features, source, shifted))  # (b*f, c_out, h, w), moved per patch by the shift
             x = self.skip(features, x, flat)  # float32
         return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)
