@@ -75,8 +75,10 @@ class RainPipeline:
             latents = encode(self.models.vae, x)  # (1, c, h, w)
             tokens = self.models.reference_net.capture(latents, embeds)
             # 5. the latent under every shift of a reference shift (rain/models/reference_shift.py), if any
-            radius, dtype = self.config.unet.reference_shift, torch.bfloat16 if self.precision == "bf16" else torch.float32
-            shifted = shifted_stack(latents.to(dtype), radius) if radius else None
+            shifted, radius = None, self.config.unet.reference_shift
+            if radius:  # (1, h*w, S, c), made once per reference (32 MB in bf16 for the face model)
+                dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+                shifted = shifted_stack(latents.to(dtype), radius)
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, shifted=shifted)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,

@@ -12,7 +12,7 @@ grid within +-radius) and a gate g; the skip's source becomes source + g (sum_s 
 Softmax weights get a gradient for every shift (a bilinear `grid_sample` only sees +-1 pixel), as in kernel-
 predicting frame interpolation. The conv starts at zero (g = 0), so a model that grows it is unchanged.
 The source must be shared by the frames of a clip (the reference): its S shifted copies are made once per
-clip, (b, S, c, h, w), not per frame.
+clip, not per frame, and a stream makes them once per reference (`ReferenceState.shifted`).
 """
 
 from __future__ import annotations
