@@ -94,3 +94,9 @@ def test_a_shift_needs_a_skip_from_the_reference_and_a_radius_on_the_grid():
     shift, source = ReferenceShift(in_channels=8, radius=8), torch.rand(1, 192, 2, 4, 4)
     with pytest.raises(ValueError, match="shifted reference has shape"):
         shift(torch.rand(2, 8, 4, 4), source, stack=shifted_stack(source[:, :, 0], radius=4))
+    config = tiny_pixel("reference")
+    unet, h = build_models(config, seed=0).unet, config.latent_size  # a skip, but no shift
+    args = (torch.randn(1, 192, 2, h, h), torch.zeros(1, 2, dtype=torch.long),
+            torch.randn(1, 1, config.unet.cross_attention_dim))
+    with pytest.raises(ValueError, match="has none"):
+        unet(*args, source=torch.randn(1, 192, 2, h, h), shifted=torch.randn(1, h * h, 25, 192))

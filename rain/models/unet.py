@@ -74,6 +74,8 @@ class RainUNet(UNetMotionModel):
             raise ValueError(f"timesteps must have shape (batch, frames) = {(b, f)}, got {tuple(timesteps.shape)}")
         if (self.skip is None) != (source is None):
             raise ValueError("a UNet with a colour skip needs its source latent, and one without takes none")
+        if shifted is not None and self.shift is None:
+            raise ValueError("a shifted reference is for a UNet with a reference shift; this one has none")
 
         # 1. time embedding, one per frame (diffusers repeats one per video instead)
         t_emb = self.time_proj(timesteps.reshape(b * f)).to(self.dtype)  # (b*f, c0)
