@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 COLOUR_SKIP_SOURCES = ("condition", "reference")  # what a colour skip may map (rain/models/colour_skip.py)
-REFERENCE_SHIFT_STEP = 4  # pixels between neighbouring shifts of a reference shift (rain/models/reference_shift.py)
+REFERENCE_SHIFT_STEP = 4  # pixels between neighbouring shifts of a "joint" reference shift (rain/models/reference_shift.py)
+REFERENCE_SHIFT_AXES = ("joint", "separable")  # a reference shift's softmax: over the 2-D grid, or one per axis over every pixel
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class UNetConfig:
     output_head: int = 0  # beyond the paper: hidden width of a patch head added to the denoiser's conv_out (rain/models/output_head.py); 0: none
     colour_skip: str = ""  # beyond the paper, pixel space only: "condition" or "reference", the clean latent whose pixels the output copies through per-patch colour maps (rain/models/colour_skip.py); "": none
     reference_shift: int = 0  # beyond the paper, with colour_skip "reference": the reference is first moved per patch by a learned mix of shifts within +- this many pixels, on a REFERENCE_SHIFT_STEP grid (rain/models/reference_shift.py); 0: none
+    reference_shift_axes: str = "joint"  # with reference_shift: "joint" = one softmax over the 2-D grid of shifts; "separable" = a softmax over the rows and one over the columns, every pixel (REFERENCE_SHIFT_AXES)
 
     @property
     def num_levels(self) -> int:
@@ -241,11 +243,14 @@ class ModelConfig:
             raise ValueError(f"UNetConfig.colour_skip must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {self.unet.colour_skip!r}")
         if self.unet.colour_skip and (self.vae.kind != "pixel" or self.pile.anchor):
             raise ValueError("UNetConfig.colour_skip maps pixel patches: it needs the pixel-space VAE and no anchor frame")
-        shift = self.unet.reference_shift
-        if shift and (shift < 0 or shift % REFERENCE_SHIFT_STEP or self.unet.colour_skip != "reference"):
+        shift, axes = self.unet.reference_shift, self.unet.reference_shift_axes
+        step = REFERENCE_SHIFT_STEP if axes == "joint" else 1
+        if shift and (shift < 0 or shift % step or self.unet.colour_skip != "reference"):
             raise ValueError(f"UNetConfig.reference_shift moves the reference of a colour skip from the reference, by "
-                             f"a positive multiple of {REFERENCE_SHIFT_STEP} pixels; got {shift} with colour_skip "
+                             f"a positive multiple of {step} pixels ({axes}); got {shift} with colour_skip "
                              f"{self.unet.colour_skip!r}")
+        if axes not in REFERENCE_SHIFT_AXES:
+            raise ValueError(f"UNetConfig.reference_shift_axes must be one of {REFERENCE_SHIFT_AXES}, got {axes!r}")
         if len(self.unet.attention) != self.unet.num_levels:
             raise ValueError("UNetConfig.attention needs one flag per level of block_out_channels")
         if self.unet.in_channels != self.vae.latent_channels:

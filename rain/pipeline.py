@@ -22,7 +22,7 @@ from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
 from rain.models.colour_skip import colour_source
-from rain.models.reference_shift import shifted_stack
+from rain.models.reference_shift import prepared_reference
 from rain.models.vae import decode, encode
 from rain.precision import Precision, autocast, resolve
 from rain.scheduler import PileSchedule, guidance_embedding, reference_input
@@ -74,11 +74,12 @@ class RainPipeline:
             embeds = self.models.image_encoder(x)  # (1, 1, d)
             latents = encode(self.models.vae, x)  # (1, c, h, w)
             tokens = self.models.reference_net.capture(latents, embeds)
-            # 5. the latent under every shift of a reference shift (rain/models/reference_shift.py), if any
+            # 5. what a reference shift (rain/models/reference_shift.py) reads, if any: the latent under every
+            # shift (32 MB in bf16 for the joint face model) or each patch's window, made once per reference
             shifted, radius = None, self.config.unet.reference_shift
-            if radius:  # (1, h*w, S, c), made once per reference (32 MB in bf16 for the face model)
+            if radius:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
-                shifted = shifted_stack(latents.to(dtype), radius)
+                shifted = prepared_reference(latents.to(dtype), radius, self.config.unet.reference_shift_axes)
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, shifted=shifted)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,

@@ -25,7 +25,7 @@ class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
     def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
-                 reference_shift: int = 0, **kwargs) -> None:
+                 reference_shift: int = 0, reference_shift_axes: str = "joint", **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
         self.head: PatchHead | None = None
@@ -36,7 +36,7 @@ class RainUNet(UNetMotionModel):
         if colour_skip:
             self.add_colour_skip()
         if reference_shift:
-            self.add_reference_shift(reference_shift)
+            self.add_reference_shift(reference_shift, reference_shift_axes)
 
     def add_output_head(self, width: int) -> None:
         """Grow a patch head of `width` hidden channels (zero output at first: the model is unchanged)."""
@@ -51,11 +51,12 @@ class RainUNet(UNetMotionModel):
             raise ValueError("this UNet already has a colour skip")
         self.skip = ColourSkip(self.conv_out.in_channels).to(self.conv_out.weight.device, self.conv_out.weight.dtype)
 
-    def add_reference_shift(self, radius: int) -> None:
-        """Grow a reference shift of `radius` pixels in front of the colour skip (a no-op at first)."""
+    def add_reference_shift(self, radius: int, axes: str = "joint") -> None:
+        """Grow a reference shift of `radius` pixels, its softmax over `axes`, in front of the colour skip (a no-op
+        at first)."""
         if self.skip is None or self.shift is not None:
             raise ValueError("a reference shift goes in front of a colour skip, once")
-        self.shift = ReferenceShift(self.conv_out.in_channels, radius).to(self.conv_out.weight.device,
+        self.shift = ReferenceShift(self.conv_out.in_channels, radius, axes).to(self.conv_out.weight.device,
                                                                           self.conv_out.weight.dtype)
 
     def forward(  # type: ignore[override]
@@ -67,7 +68,7 @@ class RainUNet(UNetMotionModel):
         guidance_embedding: torch.Tensor | None = None,  # (b, time_cond_proj_dim)
         reference: ReferenceRead | None = None,  # reference tokens for the spatial self-attention
         source: torch.Tensor | None = None,  # (b, c_out, f, h, w) the clean latent the colour skip maps, if any
-        shifted: torch.Tensor | None = None,  # (b, h*w, S, c_out) the reference shift's stack of source, if made once
+        shifted: torch.Tensor | None = None,  # the reference shift's `prepared_reference` of source, if made once
     ) -> torch.Tensor:  # (b, c_out, f, h, w)
         b, _, f, h, w = sample.shape
         if timesteps.shape != (b, f):

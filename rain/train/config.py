@@ -38,6 +38,7 @@ class TrainConfig:
     output_head: int = 0  # image/pile: grow a patch head of this width on a model without one (rain/models/output_head.py; it starts as a no-op)
     colour_skip: str = ""  # image/pile: grow a colour skip from this source ("condition" or "reference") on a model without one (rain/models/colour_skip.py; it starts as a no-op)
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
+    reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

@@ -108,7 +108,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
         models, config = load_models(init, parts=parts, seed=cfg.seed)
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     config = with_colour_skip(models, config, cfg.colour_skip)
-    config = with_reference_shift(models, config, cfg.reference_shift)
+    config = with_reference_shift(models, config, cfg.reference_shift, cfg.reference_shift_axes)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -162,11 +162,16 @@ def with_colour_skip(models: RainModels, config: ModelConfig, source: str) -> Mo
     return _grown(config, "colour_skip", source, "a colour skip from the", models.unet.add_colour_skip)
 
 
-def with_reference_shift(models: RainModels, config: ModelConfig, radius: int) -> ModelConfig:
-    """`--reference-shift R`: grow a reference shift in front of a colour skip from the reference (unchanged
-    until trained)."""
-    return _grown(config, "reference_shift", radius, "a reference shift of +- px",
-                  lambda: models.unet.add_reference_shift(radius))
+def with_reference_shift(models: RainModels, config: ModelConfig, radius: int, axes: str = "joint") -> ModelConfig:
+    """`--reference-shift R [--reference-shift-axes A]`: grow a reference shift in front of a colour skip from the
+    reference (unchanged until trained)."""
+    have = config.unet.reference_shift_axes
+    if radius and config.unet.reference_shift and axes != have:
+        raise ValueError(f"the model already has a {have} reference shift; --reference-shift-axes {axes} cannot change it")
+    if radius and not config.unet.reference_shift:
+        config = dataclasses.replace(config, unet=dataclasses.replace(config.unet, reference_shift_axes=axes))
+    return _grown(config, "reference_shift", radius, f"a {axes} reference shift of +- px",
+                  lambda: models.unet.add_reference_shift(radius, axes))
 
 
 def _grown(config: ModelConfig, field: str, value, what: str, grow) -> ModelConfig:  # noqa: ANN001
