@@ -15,6 +15,8 @@ from rain.models.reference_shift import (RATE, ReferenceShift, _mix_separable, b
                                          shifted_stack)
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
+from rain.train.data import ClipStream
+from rain.train.objective import RainObjective, pile_levels
 from rain.train.stages import train_rain, with_reference_shift
 from test_colour_skip import set_map, tiny_pixel
 
@@ -150,3 +152,29 @@ def test_a_shift_needs_a_skip_from_the_reference_and_a_radius_on_the_grid():
             torch.randn(1, 1, config.unet.cross_attention_dim))
     with pytest.raises(ValueError, match="has none"):
         unet(*args, source=torch.randn(1, 192, 2, h, h), shifted=torch.randn(1, h * h, 25, 192))
+
+
+@pytest.mark.parametrize("axes", ["joint", "separable"])
+def test_the_shift_loss_reaches_the_choice_of_shifts_that_the_closed_gate_hides(axes):
+    """A grown shift (gate 0) gives the main loss no gradient on its shift logits; the shift loss does, and it
+    measures the mix of moved references against the true frames."""
+    config = tiny_pixel("reference")
+    models = build_models(config, seed=0)
+    config = with_reference_shift(models, config, 8, axes)
+    batch = {k: v[None] for k, v in next(iter(ClipStream("face", config.pile.num_frames, config.resolution,
+                                                        seed=2))).items()}
+    levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
+    logit_grads = []
+    for weight in (0.0, 1.0):
+        objective = RainObjective(models, config, shift_loss=weight)
+        models.unet.zero_grad()
+        objective(batch, levels, torch.Generator().manual_seed(0)).backward()
+        logit_grads.append(models.unet.shift.weights.weight.grad[:-1].abs().sum().item())  # all but the gate
+    assert logit_grads[0] == 0 and logit_grads[1] > 0
+    with pytest.raises(ValueError, match="only for a model with a reference shift"):
+        RainObjective(build_models(tiny_pixel("reference"), seed=0), tiny_pixel("reference"), shift_loss=0.1)
+    with pytest.raises(ValueError, match="has no reference shift"):
+        unet, h = models.unet, config.latent_size
+        unet.shift = None
+        unet(torch.randn(1, 192, 2, h, h), torch.zeros(1, 2, dtype=torch.long), torch.randn(1, 1, 64),
+             source=torch.randn(1, 192, 2, h, h), return_moved=True)

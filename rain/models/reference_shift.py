@@ -98,10 +98,11 @@ class ReferenceShift(nn.Module):
         nn.init.zeros_(self.weights.bias)
 
     def forward(self, features: torch.Tensor, source: torch.Tensor, stack: torch.Tensor | None = None,
-                ) -> torch.Tensor:
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """features (b * f, c0, h, w); source (b, c, f, h, w), the same for every frame of a clip; `stack`:
         `prepared_reference` of that source, if already made (a stream makes it once per reference) ->
-        the moved source, (b * f, c, h, w) float32."""
+        the source as the colour skip takes it (the gate's blend) and the mix of shifts alone, both
+        (b * f, c, h, w) float32."""
         b, c, f, h, w = source.shape
         if stack is None:
             stack = prepared_reference(source[:, :, 0].to(features.dtype), self.radius, self.axes)
@@ -117,7 +118,7 @@ class ReferenceShift(nn.Module):
         moved = moved.float().permute(0, 2, 3, 1).reshape(b * f, c, h, w)  # (b*f, c, h, w)
         still = source.float().transpose(1, 2).reshape(b * f, c, h, w)
         gate = out[:, :, -1:].flatten(0, 1)  # (b*f, 1, h, w)
-        return still + gate * (moved - still)
+        return still + gate * (moved - still), moved
 
 
 def _mix_joint(logits: torch.Tensor, stack: torch.Tensor) -> torch.Tensor:

@@ -69,7 +69,10 @@ class RainUNet(UNetMotionModel):
         reference: ReferenceRead | None = None,  # reference tokens for the spatial self-attention
         source: torch.Tensor | None = None,  # (b, c_out, f, h, w) the clean latent the colour skip maps, if any
         shifted: torch.Tensor | None = None,  # the reference shift's `prepared_reference` of source, if made once
-    ) -> torch.Tensor:  # (b, c_out, f, h, w)
+        return_moved: bool = False,  # also return the reference shift's mix of shifts alone (a training loss)
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:  # (b, c_out, f, h, w), and the mix of that shape
+        if return_moved and self.shift is None:
+            raise ValueError("return_moved is the reference shift's mix; this UNet has no reference shift")
         b, _, f, h, w = sample.shape
         if timesteps.shape != (b, f):
             raise ValueError(f"timesteps must have shape (batch, frames) = {(b, f)}, got {tuple(timesteps.shape)}")
@@ -103,8 +106,11 @@ class RainUNet(UNetMotionModel):
         x = self.conv_out(features)  # (b*f, c_out, h, w)
         if self.head is not None:
             x = x + self.head(features)
+        moved = None
         if self.skip is not None:
-            flat = (source.transpose(1, 2).reshape(b * f, -1, h, w) if self.shift is None
-                    else self.shift(features, source, shifted))  # (b*f, c_out, h, w), moved per patch by the shift
+            flat = source.transpose(1, 2).reshape(b * f, -1, h, w)  # (b*f, c_out, h, w)
+            if self.shift is not None:  # moved per patch by the shift
+                flat, moved = self.shift(features, source, shifted)
             x = self.skip(features, x, flat)  # float32
-        return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)
+        unfold = lambda y: y.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)  # noqa: E731 (b*f, c, h, w) -> (b, c, f, h, w)
+        return (unfold(x), unfold(moved)) if return_moved else unfold(x)

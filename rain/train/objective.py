@@ -86,11 +86,13 @@ def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, gene
 
 def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
             reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor, guidance: torch.Tensor,
-            unconditional: bool = False, condition_latents: torch.Tensor | None = None) -> torch.Tensor:
+            unconditional: bool = False, condition_latents: torch.Tensor | None = None,
+            return_moved: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """One UNet call of `parts` (anything holding unet, reference_net, pose_guider and image_encoder) over
     x_t (b, c, f, h, w) at per-frame `timesteps` (b, f), exactly as the pipeline makes it; `unconditional`
     hides the reference (a zero image token, no reference tokens, a zero reference latent).
-    `condition_latents` (b, c, f, h, w): the conditions' latents, for a colour skip from them."""
+    `condition_latents` (b, c, f, h, w): the conditions' latents, for a colour skip from them; `return_moved`:
+    also the reference shift's mix of shifts alone (b, c, f, h, w)."""
     b = x_t.shape[0]
     # 1. the reference: one image token and the reference net's self-attention inputs
     if unconditional:
@@ -110,8 +112,8 @@ def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tens
         x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
         read = None if read is None else ReferenceRead(read.tokens, x_t.shape[2])
     source = colour_source(config.unet.colour_skip, ref_latents, condition_latents, x_t.shape[2])
-    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source)
-    return unanchored(pred) if config.pile.anchor else pred
+    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source, return_moved=return_moved)
+    return unanchored(pred) if config.pile.anchor else pred  # (a colour skip, and so a shift, has no anchor)
 
 
 class RainObjective(torch.nn.Module):
@@ -119,7 +121,7 @@ class RainObjective(torch.nn.Module):
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
                  timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
-                 rollout: float = 0.0, jitter_grid: int = 1) -> None:
+                 rollout: float = 0.0, jitter_grid: int = 1, shift_loss: float = 0.0) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
@@ -137,6 +139,10 @@ class RainObjective(torch.nn.Module):
             raise ValueError(f"jitter_grid shapes the context jitter: a grid size >= 1, and > 1 only with a "
                              f"context jitter; got {jitter_grid} with context_jitter {context_jitter}")
         self.rollout, self.jitter_grid = rollout, jitter_grid
+        if shift_loss < 0 or (shift_loss > 0 and not config.unet.reference_shift):
+            raise ValueError(f"shift_loss weighs the reference shift's own loss: >= 0, and > 0 only for a model with a "
+                             f"reference shift; got {shift_loss} with reference_shift {config.unet.reference_shift}")
+        self.shift_loss = shift_loss
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -187,8 +193,15 @@ class RainObjective(torch.nn.Module):
         unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator, device=generator.device)
                                                      < self.cond_drop)
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
-                       self.guidance.expand(b, -1), unconditional, content)
-        return F.mse_loss(pred.float(), target)
+                       self.guidance.expand(b, -1), unconditional, content, return_moved=self.shift_loss > 0)
+        if self.shift_loss == 0:
+            return F.mse_loss(pred.float(), target)
+
+        # 4. with a shift loss: the shift's mix of moved references alone should already show each true frame,
+        # a direct signal for where the character went (the main loss reaches the shift only through the gate
+        # and the colour maps)
+        pred, moved = pred
+        return F.mse_loss(pred.float(), target) + self.shift_loss * F.mse_loss(moved.float(), x0)
 
     def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, reference: torch.Tensor,
                     ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator,
