@@ -78,10 +78,11 @@ def band(weights: torch.Tensor, p: int) -> torch.Tensor:
     """weights (..., n) over the shifts -r..r of one axis (n = 2r + 1) -> (..., p, p + n - 1): row y holds them
     in columns y..y + n - 1, so (band @ window) mixes the window's rows (or columns, transposed) per shift."""
     n = weights.shape[-1]
-    k, y = torch.meshgrid(torch.arange(n), torch.arange(p), indexing="ij")
-    place = torch.zeros(n, p, p + n - 1, dtype=weights.dtype, device=weights.device)
-    place[k, y, y + k] = 1  # (n, p, side): shift k puts row y + k of the window in row y
-    return torch.matmul(weights, place.flatten(1)).unflatten(-1, (p, p + n - 1))
+    padded = F.pad(weights, (0, p))  # (..., n + p): the weights, then p zeros
+    # p copies end to end, read in rows of n + p - 1: each row starts one place further back, so row y has y
+    # zeros (from the previous copy's tail), then the weights
+    copies = padded.repeat(*([1] * (weights.ndim - 1)), p)  # (..., p * (n + p))
+    return copies[..., :p * (n + p - 1)].unflatten(-1, (p, n + p - 1))
 
 
 class ReferenceShift(nn.Module):
