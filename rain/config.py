@@ -132,6 +132,13 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class RefinerConfig:
+    """Beyond the paper: a full-resolution refiner after the decoder (rain/models/refiner.py)."""
+
+    width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
+
+
+@dataclass(frozen=True)
 class PileConfig:
     """The paper's K = frames_per_group * num_groups frames in p = num_groups groups, T = num_groups steps."""
 
@@ -203,6 +210,7 @@ class ModelConfig:
     vae: VAEConfig = field(default_factory=VAEConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     pile: PileConfig = field(default_factory=PileConfig)
+    refiner: RefinerConfig = field(default_factory=RefinerConfig)
 
     @property
     def latent_size(self) -> int:
@@ -237,6 +245,11 @@ class ModelConfig:
             )
         if self.resolution % (self.vae.downscale * 2 ** (self.unet.num_levels - 1)):
             raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
+        if isinstance(self.refiner.width, bool) or not isinstance(self.refiner.width, int) or self.refiner.width < 0:
+            raise ValueError(f"RefinerConfig.width must be 0 (none) or a positive number of channels, got "
+                             f"{self.refiner.width!r}")
+        if self.resolution % 2 and self.refiner.width:
+            raise ValueError(f"a refiner works at half resolution too: resolution {self.resolution} must be even")
         if self.unet.output_head < 0:
             raise ValueError(f"UNetConfig.output_head must be 0 (none) or a positive width, got {self.unet.output_head}")
         if self.unet.colour_skip not in ("",) + COLOUR_SKIP_SOURCES:
@@ -271,7 +284,7 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         sub = {"unet": UNetConfig, "pose_guider": PoseGuiderConfig, "image_encoder": ImageEncoderConfig,
-               "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig}
+               "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig, "refiner": RefinerConfig}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")

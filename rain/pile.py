@@ -21,6 +21,7 @@ class Group:
     first_frame: int  # stream index of the group's first frame
     valid: int  # frames that carry real input (the rest pad the last group of a finite sequence)
     content: torch.Tensor | None = None  # (b, c, f, h, w) the condition images' clean latents, kept if the model maps them
+    conditions: torch.Tensor | None = None  # (b, 3, f, H, W) the condition images in [0, 1], kept for a refiner
 
 
 def push(groups: tuple[Group, ...], group: Group, num_levels: int) -> tuple[Group, ...]:

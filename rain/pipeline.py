@@ -80,7 +80,8 @@ class RainPipeline:
             if radius:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
                 shifted = prepared_reference(latents.to(dtype), radius, self.config.unet.reference_shift_axes)
-        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, shifted=shifted)
+        image = x if self.models.refiner is not None else None
+        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, image=image, shifted=shifted)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
                    frames_per_group: int | None = None, num_groups: int | None = None) -> StreamState:
@@ -194,6 +195,8 @@ class RainPipeline:
                 frames = np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
             else:
                 images = decode(self.models.vae, done.latents[0].transpose(0, 1))  # (f, 3, H, W)
+                if self.models.refiner is not None:  # sharpened at full resolution (rain/models/refiner.py)
+                    images = self.models.refiner(images, done.conditions[0].transpose(0, 1), ref.image)
                 frames = to_uint8(images)[: done.valid]
                 stream.frames_out += len(frames)
         times["decode"] = time.perf_counter() - t0 - sum(times.values())
@@ -223,8 +226,9 @@ class RainPipeline:
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
             latents = schedule.enter(content, latents)
         keep = content if self.config.unet.colour_skip == "condition" else None
+        shown = images.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
-                           content=keep)
+                           content=keep, conditions=shown)
         stream.frames_in += valid
         return group
 

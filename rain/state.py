@@ -17,6 +17,7 @@ class ReferenceState:
     tokens: dict[str, torch.Tensor]  # self-attention layer name -> (1, n, c) reference-net tokens
     image_embeds: torch.Tensor  # (1, 1, d) cross-attention token
     latents: torch.Tensor  # (1, c, h, w) the reference image's latent
+    image: torch.Tensor | None = None  # (1, 3, H, W) the reference image in [0, 1], kept for a refiner
     shifted: torch.Tensor | None = None  # a reference shift's `prepared_reference` of the latent (shifted copies or windows), if any
 
 

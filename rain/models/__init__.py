@@ -11,6 +11,7 @@ from rain.models.attention import install_reference_processors
 from rain.models.image_encoder import ImageEncoder
 from rain.models.pose_guider import PoseGuider
 from rain.models.reference_net import ReferenceNet
+from rain.models.refiner import Refiner
 from rain.models.unet import RainUNet
 from rain.models.vae import build_vae
 
@@ -22,9 +23,12 @@ class RainModels:
     pose_guider: PoseGuider  # condition image -> features added after conv_in
     image_encoder: ImageEncoder  # reference image -> one cross-attention token
     vae: torch.nn.Module  # AutoencoderKL or AutoencoderTiny
+    refiner: Refiner | None = None  # decoded frame, its condition and the reference -> a sharper frame; or none
 
     def named_parts(self) -> dict[str, torch.nn.Module]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """The parts this model has (a refiner only if configured), by name."""
+        parts = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: part for name, part in parts.items() if part is not None}
 
     def freeze(self) -> "RainModels":
         """Eval mode, no gradients: from here on the models are shared, read-only."""
@@ -63,4 +67,5 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         pose_guider=PoseGuider(config.pose_guider, config.unet.block_out_channels[0]),
         image_encoder=ImageEncoder(config.image_encoder, config.unet.cross_attention_dim),
         vae=build_vae(config.vae),
+        refiner=Refiner(config.refiner.width) if config.refiner.width else None,
     )

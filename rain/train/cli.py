@@ -10,6 +10,7 @@ from typing import Sequence
 
 from rain.config import PRESETS
 from rain.train.config import TrainConfig
+from rain.train.refine import train_refiner
 from rain.train.stages import train_autoencoder, train_distill, train_rain
 
 RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage, sub-folder of --out
@@ -17,7 +18,7 @@ RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
-    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "all"], required=True)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "all"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
     parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
@@ -43,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"--steps needs {len(stages)} values for --stage {args.stage}")
     if args.stage == "distill":  # stage 3 (optional): a few-step student of a many-step teacher
         print(f"model: {train_distill(_config(args, 'distill', steps[0]), args.init, args.out)}")
+        return 0
+    if args.stage == "refiner":  # optional, after the pile: a full-resolution refiner for the frozen model
+        if args.init is None:
+            raise SystemExit("--stage refiner needs --init (a trained model folder)")
+        print(f"model: {train_refiner(_config(args, 'refiner', steps[0]), args.init, args.out)}")
         return 0
     init = args.init
     if init is None and PRESETS[args.preset]().vae.kind == "pixel":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["autoencoder", "image", "pile", "distill"]
+Stage = Literal["autoencoder", "image", "pile", "distill", "refiner"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,10 @@ class TrainConfig:
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth
-    crop: int = 0  # autoencoder: train on random square crops of this size (it is fully convolutional); 0 = whole frames
+    crop: int = 0  # autoencoder, refiner: train on random square crops of this size (both are fully convolutional); 0 = whole frames
+    refiner: int = 0  # refiner: grow a refiner of this width on a model without one (rain/models/refiner.py); 0 keeps (retrains) the model's
+    refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
+    refiner_frames: int = 24  # refiner: frames streamed per world
     seed: int = 0  # seeds model init, data order and noise
     save_every: int = 250  # steps between resumable checkpoints
     log_every: int = 10  # steps between loss-log lines

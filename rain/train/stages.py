@@ -10,6 +10,8 @@
    classifier-free guidance) it trains a many-step teacher instead, for:
 4. distill (optional): latent consistency distillation of that teacher into a few-step student with the
    guidance embedding (rain/train/distill.py), as the published RAIN models were made from their teacher.
+5. refiner (optional, rain/train/refine.py): a full-resolution refiner after the decoder, trained on the
+   frozen model's own streamed frames.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     else:
         parts = tuple(p.stem for p in Path(init).glob("*.safetensors"))
         models, config = load_models(init, parts=parts, seed=cfg.seed)
+    if config.refiner.width:
+        logger.warning("the model's refiner learned from the frames of the weights this stage changes: it is kept "
+                       "as it is; retrain it afterwards with --stage refiner")
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     config = with_colour_skip(models, config, cfg.colour_skip)
     config = with_reference_shift(models, config, cfg.reference_shift, cfg.reference_shift_axes)

@@ -1,0 +1,63 @@
+"""A pixel refiner after the decoder (beyond the paper; the CPU tier's pixel space).
+
+The tiny tier draws each 16x16 pixel patch from 64 features at the patch grid, and moves the reference per
+patch by a soft mix of shifts: edges and small parts (eyes, mouth) come out soft (docs/REFINER.md). The
+refiner is a small convolutional net at full resolution. It sees the emitted frame, that frame's condition
+image (the landmarks at pixel precision, which the UNet only sees through a 16x downsampling pose guider)
+and the reference image, and adds a correction to the frame.
+
+It runs once per emitted frame, after the pile: nothing it changes feeds back into the pile, so it cannot
+make a stream drift, and its cost is per frame, flat forever. Its last convolution starts at zero, so a
+model that grows a refiner emits what it emitted before.
+
+Layout (width w): 3x3 conv of the 9 input channels to w at full resolution; a strided 3x3 conv to 2w at
+half resolution; two residual blocks there; a 1x1 conv and a pixel shuffle back to w at full resolution,
+added to the first layer's features; a 3x3 conv to the RGB correction.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INPUTS = 9  # the frame, its condition image and the reference, RGB each
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.b = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.b(F.silu(self.a(x)))
+
+
+class Refiner(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"a refiner needs a positive width, got {width}")
+        self.width = width
+        self.inp = nn.Conv2d(INPUTS, width, kernel_size=3, padding=1)
+        self.down = nn.Conv2d(width, 2 * width, kernel_size=3, stride=2, padding=1)
+        self.body = nn.Sequential(_Residual(2 * width), _Residual(2 * width))
+        self.up = nn.Conv2d(2 * width, 4 * width, kernel_size=1)  # then a pixel shuffle: w channels, twice the size
+        self.out = nn.Conv2d(width, 3, kernel_size=3, padding=1)
+        nn.init.zeros_(self.out.weight)  # an identity start: the frame as emitted
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, frames: torch.Tensor, conditions: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """frames, conditions (n, 3, H, W) and reference (1 or n, 3, H, W), all in [0, 1], H and W even ->
+        the refined frames (n, 3, H, W) float32 (not clamped)."""
+        n, _, h, w = frames.shape
+        if conditions.shape != frames.shape or reference.shape[1:] != frames.shape[1:] or h % 2 or w % 2:
+            raise ValueError(f"a refiner takes frames, conditions and a reference of one even size; got "
+                             f"{tuple(frames.shape)}, {tuple(conditions.shape)}, {tuple(reference.shape)}")
+        x = torch.cat([frames, conditions, reference.expand(n, -1, -1, -1)], dim=1) * 2 - 1  # (n, 9, H, W) centred
+        x = x.to(self.inp.weight.dtype)
+        skip = F.silu(self.inp(x))  # (n, w, H, W)
+        x = self.body(F.silu(self.down(skip)))  # (n, 2w, H/2, W/2)
+        x = F.silu(F.pixel_shuffle(self.up(x), 2) + skip)  # (n, w, H, W)
+        return frames.float() + self.out(x).float()

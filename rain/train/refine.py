@@ -1,0 +1,113 @@
+"""Stage `refiner`: a full-resolution refiner (rain/models/refiner.py) for a trained, frozen model.
+
+1. Stream `refiner_clips` training worlds (seeds below the held-out range) through the model exactly as a
+   live stream runs it: the pile, its default shape, bf16 where supported. Keep every emitted frame with its
+   condition image, the world's true frame and the reference (uint8, ~0.6 MB a frame).
+2. Train only the refiner on random crops of those pairs (MSE against the true frame).
+3. Export the model folder with the refiner (the other parts unchanged).
+The pairs are the model's own output, so a refiner belongs to the weights it was trained after: a later
+pile stage on the same folder keeps the refiner but warns that it is stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rain.checkpoint import load_models, save_models
+from rain.images import to_tensor
+from rain.models.refiner import Refiner
+from rain.pipeline import RainPipeline
+from rain.train import loop
+from rain.train.config import HELD_OUT_SEED_START, TrainConfig
+from rain.train.data import world_clip
+from rain.worlds.options import world_config
+
+logger = logging.getLogger(__name__)
+
+
+def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """Frames the model emits for `cfg.refiner_clips` training worlds, with their conditions and truths,
+    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3)."""
+    config = world_config(cfg.world, cfg.style_families, cfg.face_condition)
+    rng = np.random.default_rng([cfg.seed, 7])
+    keys = ("frames", "conditions", "truths", "index")
+    pairs: dict[str, list] = {k: [] for k in keys + ("references",)}
+    for i in range(cfg.refiner_clips):
+        clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
+        clip = world_clip(cfg.world, clip_rng, cfg.refiner_frames, pipeline.config.resolution, config)
+        out = np.stack(list(pipeline.render(clip.reference, clip.conditions, seed=i)))  # (t, H, W, 3)
+        pairs["frames"].append(out)
+        pairs["conditions"].append(clip.conditions)
+        pairs["truths"].append(clip.frames)
+        pairs["index"].append(np.full(len(out), i))
+        pairs["references"].append(clip.reference)
+    logger.info("streamed %d worlds x %d frames for the refiner", cfg.refiner_clips, cfg.refiner_frames)
+    return {k: np.concatenate(v) if k in keys else np.stack(v) for k, v in pairs.items()}
+
+
+class PairCrops(torch.utils.data.IterableDataset):
+    """Endless batches of random crops: frames, conditions, references and truths (b, 3, crop, crop) in [0, 1]."""
+
+    def __init__(self, pairs: dict[str, np.ndarray], batch_size: int, crop: int, seed: int) -> None:
+        super().__init__()
+        size = pairs["frames"].shape[1]
+        self.crop = crop or size
+        if not 2 <= self.crop <= size or self.crop % 2:
+            raise ValueError(f"a refiner crop must be even and within 2..{size}, got {crop}")
+        self.pairs, self.batch_size, self.seed = pairs, batch_size, seed
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        rng = np.random.default_rng(self.seed)
+        n, size, c = len(self.pairs["frames"]), self.pairs["frames"].shape[1], self.crop
+        while True:
+            picks = rng.integers(0, n, self.batch_size)
+            tops, lefts = rng.integers(0, size - c + 1, (2, self.batch_size))
+            crop = lambda a, rows: np.stack([a[r, t:t + c, l:l + c] for r, t, l in zip(rows, tops, lefts)])  # noqa: E731
+            refs = self.pairs["index"][picks]
+            yield {"frames": to_tensor(crop(self.pairs["frames"], picks)),
+                   "conditions": to_tensor(crop(self.pairs["conditions"], picks)),
+                   "references": to_tensor(crop(self.pairs["references"], refs)),
+                   "truths": to_tensor(crop(self.pairs["truths"], picks))}
+
+
+def refiner_step(refiner: torch.nn.Module, batch: dict, generator: torch.Generator) -> dict:
+    refined = refiner(batch["frames"], batch["conditions"], batch["references"])
+    return {"loss": F.mse_loss(refined.float(), batch["truths"])}
+
+
+def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
+    """Stage `refiner` from the model folder `init` (its other parts frozen); exports `out/model`."""
+    if cfg.refiner < 0 or cfg.refiner_clips < 1 or cfg.refiner_frames < 1:
+        raise ValueError(f"--refiner (a width, >= 0), --refiner-clips and --refiner-frames (>= 1) got {cfg.refiner}, "
+                         f"{cfg.refiner_clips}, {cfg.refiner_frames}")
+    models, config = load_models(init)
+    width = cfg.refiner or config.refiner.width
+    if not width:
+        raise ValueError(f"{init} has no refiner: give --refiner WIDTH to grow one")
+    if config.refiner.width and cfg.refiner and cfg.refiner != config.refiner.width:
+        raise ValueError(f"{init} has a refiner of width {config.refiner.width}; --refiner {cfg.refiner} cannot change it")
+
+    # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
+    torch.manual_seed(cfg.seed)
+    fresh = Refiner(width)
+    pipeline = RainPipeline(dataclasses.replace(models, refiner=None), config)
+    pairs = stream_pairs(pipeline, cfg)
+    if config.refiner.width:
+        fresh.load_state_dict(models.refiner.state_dict())
+
+    # 2. the refiner alone, on crops
+    loader = torch.utils.data.DataLoader(PairCrops(pairs, cfg.batch_size, cfg.crop, cfg.seed), batch_size=None)
+    refiner = loop.run(cfg, fresh.train(), loader, refiner_step, out)
+
+    # 3. export
+    config = dataclasses.replace(config, refiner=dataclasses.replace(config.refiner, width=width))
+    save_models(dataclasses.replace(models, refiner=refiner.eval()), config, out / "model")
+    logger.info("refiner stage exported to %s", out / "model")
+    return out / "model"
