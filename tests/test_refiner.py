@@ -16,7 +16,7 @@ from rain.models.refiner import Refiner
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.refine import train_refiner
-from rain.train.stages import train_rain
+from rain.train.stages import train_distill, train_rain
 
 
 def with_refiner(config, width: int):
@@ -51,6 +51,8 @@ def test_a_grown_refiner_starts_as_a_no_op_then_trains_saves_and_loads(tmp_path,
                                          mixed_precision="no"), model, tmp_path / "run4")
     assert "retrain it afterwards with --stage refiner" in caplog.text
     assert load_models(repiled)[1].refiner.width == 8
+    with pytest.raises(ValueError, match="has a refiner"):  # the student would lose it
+        train_distill(TrainConfig(stage="distill", teacher=str(model), steps=1), None, tmp_path / "run5")
 
 
 def test_the_refiner_sees_each_emitted_frame_with_its_condition_and_the_current_reference(rng):

@@ -141,6 +141,9 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     if unused:
         raise ValueError(f"{', '.join(unused)} do not apply to --stage distill (the student keeps the teacher's pile)")
     teacher, config = load_models(Path(cfg.teacher), seed=cfg.seed)
+    if config.refiner.width:
+        raise ValueError(f"{cfg.teacher} has a refiner: distil a model without one, then train a refiner for the "
+                         "student (--stage refiner)")
     student, student_config = load_models(init or Path(cfg.teacher), seed=cfg.seed)
     if student_config != config:
         raise ValueError(f"the student ({init}) and the teacher ({cfg.teacher}) must share one architecture")
