@@ -136,6 +136,7 @@ class RefinerConfig:
     """Beyond the paper: a full-resolution refiner after the decoder (rain/models/refiner.py)."""
 
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
+    levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field)
 
 
 @dataclass(frozen=True)
@@ -248,8 +249,11 @@ class ModelConfig:
         if isinstance(self.refiner.width, bool) or not isinstance(self.refiner.width, int) or self.refiner.width < 0:
             raise ValueError(f"RefinerConfig.width must be 0 (none) or a positive number of channels, got "
                              f"{self.refiner.width!r}")
-        if self.resolution % 2 and self.refiner.width:
-            raise ValueError(f"a refiner works at half resolution too: resolution {self.resolution} must be even")
+        if self.refiner.levels not in (1, 2):
+            raise ValueError(f"RefinerConfig.levels must be 1 or 2, got {self.refiner.levels!r}")
+        if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
+            raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
+                             f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")
         if self.unet.output_head < 0:
             raise ValueError(f"UNetConfig.output_head must be 0 (none) or a positive width, got {self.unet.output_head}")
         if self.unet.colour_skip not in ("",) + COLOUR_SKIP_SOURCES:

@@ -79,12 +79,33 @@ def test_the_refiner_sees_each_emitted_frame_with_its_condition_and_the_current_
 def test_a_refiner_refuses_what_it_cannot_refine():
     refiner = Refiner(4)
     image = torch.rand(2, 3, 32, 32)
-    with pytest.raises(ValueError, match="one even size"):
+    with pytest.raises(ValueError, match="one size, a multiple of 2"):
         refiner(image, image[:1], image[:1])
-    with pytest.raises(ValueError, match="one even size"):
+    with pytest.raises(ValueError, match="one size, a multiple of 2"):
         refiner(image[..., :31], image[..., :31], image[:1, ..., :31])
     with pytest.raises(ValueError, match="positive width"):
         Refiner(0)
     with pytest.raises(ValueError, match="RefinerConfig.width"):
         with_refiner(tiny(), -1).validate()
     assert refiner(image, image, image[:1]).shape == image.shape
+
+
+def test_a_two_level_refiner_trains_saves_loads_and_keeps_its_levels(tmp_path):
+    config = tiny()
+    save_models(build_models(config, seed=0), config, tmp_path / "init")
+    cfg = TrainConfig(stage="refiner", world="face", steps=2, batch_size=2, crop=32, lr=1e-2, save_every=2,
+                      mixed_precision="no", refiner=4, refiner_levels=2, refiner_clips=1, refiner_frames=4)
+    model = train_refiner(cfg, tmp_path / "init", tmp_path / "run")
+    trained, trained_config = load_models(model)  # strict: the quarter-resolution level's tensors are all there
+    assert trained_config.refiner.levels == 2 and trained.refiner.levels == 2
+    assert any(name.startswith("body.1.down") for name in trained.refiner.state_dict())
+    again = train_refiner(dataclasses.replace(cfg, refiner=0, refiner_levels=0), model, tmp_path / "again")
+    assert load_models(again)[1].refiner.levels == 2  # retraining keeps the model's levels
+    with pytest.raises(ValueError, match="cannot change it"):
+        train_refiner(dataclasses.replace(cfg, refiner=0, refiner_levels=1), model, tmp_path / "run2")
+    with pytest.raises(ValueError, match="a multiple of 4"):
+        trained.refiner(*[torch.rand(1, 3, 34, 34)] * 3)
+    with pytest.raises(ValueError, match="RefinerConfig.levels"):
+        dataclasses.replace(trained_config, refiner=RefinerConfig(width=4, levels=3)).validate()
+    with pytest.raises(ValueError, match="1 or 2 levels"):
+        Refiner(4, 3)

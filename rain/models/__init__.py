@@ -67,5 +67,5 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         pose_guider=PoseGuider(config.pose_guider, config.unet.block_out_channels[0]),
         image_encoder=ImageEncoder(config.image_encoder, config.unet.cross_attention_dim),
         vae=build_vae(config.vae),
-        refiner=Refiner(config.refiner.width) if config.refiner.width else None,
+        refiner=Refiner(config.refiner.width, config.refiner.levels) if config.refiner.width else None,
     )

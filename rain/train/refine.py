@@ -93,10 +93,14 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
         raise ValueError(f"{init} has no refiner: give --refiner WIDTH to grow one")
     if config.refiner.width and cfg.refiner and cfg.refiner != config.refiner.width:
         raise ValueError(f"{init} has a refiner of width {config.refiner.width}; --refiner {cfg.refiner} cannot change it")
+    levels = cfg.refiner_levels or (config.refiner.levels if config.refiner.width else 1)
+    if config.refiner.width and cfg.refiner_levels and cfg.refiner_levels != config.refiner.levels:
+        raise ValueError(f"{init} has a refiner of {config.refiner.levels} levels; --refiner-levels {cfg.refiner_levels} "
+                         f"cannot change it")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     torch.manual_seed(cfg.seed)
-    fresh = Refiner(width)
+    fresh = Refiner(width, levels)
     pipeline = RainPipeline(dataclasses.replace(models, refiner=None), config)
     pairs = stream_pairs(pipeline, cfg)
     if config.refiner.width:
@@ -107,7 +111,7 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     refiner = loop.run(cfg, fresh.train(), loader, refiner_step, out)
 
     # 3. export
-    config = dataclasses.replace(config, refiner=dataclasses.replace(config.refiner, width=width))
+    config = dataclasses.replace(config, refiner=dataclasses.replace(config.refiner, width=width, levels=levels))
     save_models(dataclasses.replace(models, refiner=refiner.eval()), config, out / "model")
     logger.info("refiner stage exported to %s", out / "model")
     return out / "model"
