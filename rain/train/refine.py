@@ -34,22 +34,28 @@ logger = logging.getLogger(__name__)
 
 def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarray]:
     """Frames the model emits for `cfg.refiner_clips` training worlds, with their conditions and truths,
-    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3)."""
+    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3).
+    The arrays are allocated once and filled, so the peak memory is what the pairs hold."""
     config = world_config(cfg.world, cfg.style_families, cfg.face_condition)
     rng = np.random.default_rng([cfg.seed, 7])
-    keys = ("frames", "conditions", "truths", "index")
-    pairs: dict[str, list] = {k: [] for k in keys + ("references",)}
+    size, t = pipeline.config.resolution, cfg.refiner_frames
+    frame = lambda n: np.empty((n, size, size, 3), np.uint8)  # noqa: E731
+    n = cfg.refiner_clips * t
+    pairs = {"frames": frame(n), "conditions": frame(n), "truths": frame(n), "references": frame(cfg.refiner_clips),
+             "index": np.repeat(np.arange(cfg.refiner_clips), t)}
     for i in range(cfg.refiner_clips):
         clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
-        clip = world_clip(cfg.world, clip_rng, cfg.refiner_frames, pipeline.config.resolution, config)
-        out = np.stack(list(pipeline.render(clip.reference, clip.conditions, seed=i)))  # (t, H, W, 3)
-        pairs["frames"].append(out)
-        pairs["conditions"].append(clip.conditions)
-        pairs["truths"].append(clip.frames)
-        pairs["index"].append(np.full(len(out), i))
-        pairs["references"].append(clip.reference)
-    logger.info("streamed %d worlds x %d frames for the refiner", cfg.refiner_clips, cfg.refiner_frames)
-    return {k: np.concatenate(v) if k in keys else np.stack(v) for k, v in pairs.items()}
+        clip = world_clip(cfg.world, clip_rng, t, size, config)
+        rows = slice(i * t, (i + 1) * t)
+        emitted = 0
+        for emitted, out in enumerate(pipeline.render(clip.reference, clip.conditions, seed=i), start=1):
+            pairs["frames"][i * t + emitted - 1] = out
+        if emitted != t:
+            raise RuntimeError(f"the pipeline emitted {emitted} frames for a {t}-frame world")
+        pairs["conditions"][rows], pairs["truths"][rows], pairs["references"][i] = clip.conditions, clip.frames, clip.reference
+    logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
+                sum(a.nbytes for a in pairs.values()) / 1e9)
+    return pairs
 
 
 class PairCrops(torch.utils.data.IterableDataset):
