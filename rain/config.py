@@ -131,6 +131,9 @@ class SchedulerConfig:
     guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
 
 
+REFINER_LEVELS = (1, 2)  # rain/models/refiner.py: full + half resolution, or also a quarter-resolution level
+
+
 @dataclass(frozen=True)
 class RefinerConfig:
     """Beyond the paper: a full-resolution refiner after the decoder (rain/models/refiner.py)."""
@@ -249,8 +252,8 @@ class ModelConfig:
         if isinstance(self.refiner.width, bool) or not isinstance(self.refiner.width, int) or self.refiner.width < 0:
             raise ValueError(f"RefinerConfig.width must be 0 (none) or a positive number of channels, got "
                              f"{self.refiner.width!r}")
-        if self.refiner.levels not in (1, 2):
-            raise ValueError(f"RefinerConfig.levels must be 1 or 2, got {self.refiner.levels!r}")
+        if self.refiner.levels not in REFINER_LEVELS:
+            raise ValueError(f"RefinerConfig.levels must be one of {REFINER_LEVELS}, got {self.refiner.levels!r}")
         if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")

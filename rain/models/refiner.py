@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rain.config import REFINER_LEVELS
+
 INPUTS = 9  # the frame, its condition image and the reference, RGB each
 
 
@@ -52,8 +54,8 @@ class _Lower(nn.Module):
 class Refiner(nn.Module):
     def __init__(self, width: int, levels: int = 1) -> None:
         super().__init__()
-        if width < 1 or levels not in (1, 2):
-            raise ValueError(f"a refiner needs a positive width and 1 or 2 levels, got {width} and {levels}")
+        if width < 1 or levels not in REFINER_LEVELS:
+            raise ValueError(f"a refiner needs a positive width and levels in {REFINER_LEVELS}, got {width} and {levels}")
         self.width, self.levels = width, levels
         self.inp = nn.Conv2d(INPUTS, width, kernel_size=3, padding=1)
         self.down = nn.Conv2d(width, 2 * width, kernel_size=3, stride=2, padding=1)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
+from rain.config import RefinerConfig
 from rain.images import to_tensor
 from rain.models.refiner import Refiner
 from rain.pipeline import RainPipeline
@@ -46,13 +47,12 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarr
     for i in range(cfg.refiner_clips):
         clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
         clip = world_clip(cfg.world, clip_rng, t, size, config)
+        out = np.stack(list(pipeline.render(clip.reference, clip.conditions, seed=i)))  # (t, H, W, 3)
+        if len(out) != t:
+            raise RuntimeError(f"the pipeline emitted {len(out)} frames for a {t}-frame world")
         rows = slice(i * t, (i + 1) * t)
-        emitted = 0
-        for emitted, out in enumerate(pipeline.render(clip.reference, clip.conditions, seed=i), start=1):
-            pairs["frames"][i * t + emitted - 1] = out
-        if emitted != t:
-            raise RuntimeError(f"the pipeline emitted {emitted} frames for a {t}-frame world")
-        pairs["conditions"][rows], pairs["truths"][rows], pairs["references"][i] = clip.conditions, clip.frames, clip.reference
+        pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, clip.conditions, clip.frames
+        pairs["references"][i] = clip.reference
     logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
                 sum(a.nbytes for a in pairs.values()) / 1e9)
     return pairs
@@ -88,21 +88,25 @@ def refiner_step(refiner: torch.nn.Module, batch: dict, generator: torch.Generat
     return {"loss": F.mse_loss(refined.float(), batch["truths"])}
 
 
+def _kept(init: Path, has: RefinerConfig, field: str, asked: int, flag: str) -> int:
+    """A refiner's `field`: the model's own when it has a refiner (asking for another is refused), else `asked`
+    (0: the default)."""
+    own = getattr(has, field)
+    if has.width and asked and asked != own:
+        raise ValueError(f"{init} has a refiner of {field} {own}; {flag} {asked} cannot change it")
+    return own if has.width else asked or getattr(RefinerConfig(), field)
+
+
 def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `refiner` from the model folder `init` (its other parts frozen); exports `out/model`."""
     if cfg.refiner < 0 or cfg.refiner_clips < 1 or cfg.refiner_frames < 1:
         raise ValueError(f"--refiner (a width, >= 0), --refiner-clips and --refiner-frames (>= 1) got {cfg.refiner}, "
                          f"{cfg.refiner_clips}, {cfg.refiner_frames}")
     models, config = load_models(init)
-    width = cfg.refiner or config.refiner.width
-    if not width:
+    if not (cfg.refiner or config.refiner.width):
         raise ValueError(f"{init} has no refiner: give --refiner WIDTH to grow one")
-    if config.refiner.width and cfg.refiner and cfg.refiner != config.refiner.width:
-        raise ValueError(f"{init} has a refiner of width {config.refiner.width}; --refiner {cfg.refiner} cannot change it")
-    levels = cfg.refiner_levels or (config.refiner.levels if config.refiner.width else 1)
-    if config.refiner.width and cfg.refiner_levels and cfg.refiner_levels != config.refiner.levels:
-        raise ValueError(f"{init} has a refiner of {config.refiner.levels} levels; --refiner-levels {cfg.refiner_levels} "
-                         f"cannot change it")
+    width = _kept(init, config.refiner, "width", cfg.refiner, "--refiner")
+    levels = _kept(init, config.refiner, "levels", cfg.refiner_levels, "--refiner-levels")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     torch.manual_seed(cfg.seed)
