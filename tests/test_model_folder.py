@@ -6,7 +6,7 @@ import pytest
 
 import app
 import app_controls
-from rain.checkpoint import save_models
+from rain.checkpoint import load_models, save_models
 from rain.conditioning import RETARGET_PARAMS
 from rain.conditioning.retarget import default_params
 from rain.config import tiny
@@ -80,6 +80,14 @@ def test_ship_records_the_face_world_centres_and_int8_weights(tmp_path, model):
     assert entry.condition_mode == "face" and entry.retarget_defaults() == world_sliders(FaceWorldConfig())
     card = (out / "MODEL_CARD.md").read_text()
     assert "fine-tuned from checkpoints/body" in card and "`face` world" in card and "int8" in card
+
+
+def test_ship_card_states_the_trained_pile_and_the_streamed_one(tmp_path, model):
+    models, config = load_models(model)
+    streamed = tmp_path / "streamed"
+    save_models(models, config.with_pile(stream_groups=2, stream_frames=3), streamed)
+    card = (ship(tmp_path, streamed, {"mode": "motion"}) / "MODEL_CARD.md").read_text()
+    assert "trained on a pile of 4 groups x 4 frames; a stream runs 2 x 3 by default" in card
 
 
 def ship(tmp_path, model, fields: dict):

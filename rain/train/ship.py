@@ -23,7 +23,8 @@ A small RAIN model (reference net, temporal denoising UNet, pose guider, image e
 (see rain/quantize.py; loaded as fp32, inference runs in bf16 autocast on CPUs with native bf16).
 
 - Architecture: `config.json` ({params:.1f} M parameters in all; {resolution}x{resolution} frames,
-  pile of {groups} groups x {per} frames, {groups} LCM steps).
+  trained on a pile of {groups} groups x {per} frames; a stream runs {stream_groups} x {stream_per} by default,
+  {stream_groups} LCM steps).
 - Data: procedurally rendered clips (seeds below {held_out}); evaluation on held-out seeds from {held_out}.
 - Reproduce: `{command}`
 - Training time on 2 CPU cores: {train_time}
@@ -99,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "MODEL_CARD.md").write_text(CARD.format(
         name=args.out.name, mode=result["mode"], world=WORLD_OF_MODE[result["mode"]], origin=args.origin,
         storage=STORAGE_TEXT[args.storage], params=params, resolution=config.resolution,
-        groups=config.pile.num_groups, per=config.pile.frames_per_group, held_out=HELD_OUT_SEED_START,
+        groups=config.pile.num_groups, per=config.pile.frames_per_group, stream_groups=config.pile.default_groups,
+        stream_per=config.pile.default_frames, held_out=HELD_OUT_SEED_START,
         command=args.command, train_time=args.train_time, metrics=metrics_table(result), limits=args.limits,
         families=(f" --style-families {','.join(styles)}" if styles else "")
         + (f" --face-condition {result['face_condition']}" if result.get("face_condition") else "")))
