@@ -143,6 +143,17 @@ class RefinerConfig:
 
 
 @dataclass(frozen=True)
+class PresetConfig:
+    """Beyond the paper: a colour preset read off the reference and applied to each camera frame before it enters
+    an img2img pile (rain/models/style_preset.py)."""
+
+    width: int = 0  # channels of the exemplar reader's first conv (2x, 4x, 4x after); 0: no preset
+    knots: int = 16  # points of the gradient map and of each per-channel tone curve
+    size: int = 128  # side the reference is resized to before the reader
+    hidden: int = 256  # width of the reader's MLP
+
+
+@dataclass(frozen=True)
 class PileConfig:
     """The paper's K = frames_per_group * num_groups frames in p = num_groups groups, T = num_groups steps."""
 
@@ -215,6 +226,7 @@ class ModelConfig:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     pile: PileConfig = field(default_factory=PileConfig)
     refiner: RefinerConfig = field(default_factory=RefinerConfig)
+    preset: PresetConfig = field(default_factory=PresetConfig)
 
     @property
     def latent_size(self) -> int:
@@ -257,6 +269,13 @@ class ModelConfig:
         if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")
+        preset = self.preset
+        if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
+            raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
+        if preset.width and (self.pile.entry != "latent" or preset.knots < 2 or preset.size % 16):
+            raise ValueError("a preset restyles the camera frames that enter an img2img pile: it needs pile.entry "
+                             f"'latent', knots >= 2 and a size that is a multiple of 16; got {self.pile.entry!r}, "
+                             f"{preset.knots}, {preset.size}")
         if self.unet.output_head < 0:
             raise ValueError(f"UNetConfig.output_head must be 0 (none) or a positive width, got {self.unet.output_head}")
         if self.unet.colour_skip not in ("",) + COLOUR_SKIP_SOURCES:
@@ -291,7 +310,8 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         sub = {"unet": UNetConfig, "pose_guider": PoseGuiderConfig, "image_encoder": ImageEncoderConfig,
-               "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig, "refiner": RefinerConfig}
+               "vae": VAEConfig, "scheduler": SchedulerConfig, "pile": PileConfig, "refiner": RefinerConfig,
+               "preset": PresetConfig}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")

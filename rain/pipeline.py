@@ -80,8 +80,11 @@ class RainPipeline:
             if radius:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
                 shifted = prepared_reference(latents.to(dtype), radius, self.config.unet.reference_shift_axes)
+            # 6. a style preset's controls (rain/models/style_preset.py), if any
+            preset = self.models.preset.read(x) if self.models.preset is not None else None  # (1, n)
         image = x if self.models.refiner is not None else None
-        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, image=image, shifted=shifted)
+        return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, image=image, preset=preset,
+                              shifted=shifted)
 
     def new_stream(self, reference: ReferenceState, seed: int = 0, strength: float | None = None,
                    frames_per_group: int | None = None, num_groups: int | None = None) -> StreamState:
@@ -222,7 +225,10 @@ class RainPipeline:
                               device=self.device)
         content = None  # (1, c, f, h, w): the live frames' latents, for img2img and for a colour skip from them
         if self.config.uses_condition_latents:
-            content = encode(self.models.vae, images).float().transpose(0, 1)[None]
+            entering = images  # (f, 3, H, W), restyled after the reference by a preset if the model has one
+            if self.models.preset is not None:
+                entering = self.models.preset.apply(images, stream.reference.preset)
+            content = encode(self.models.vae, entering).float().transpose(0, 1)[None]
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
             latents = schedule.enter(content, latents)
         keep = content if self.config.unet.colour_skip == "condition" else None

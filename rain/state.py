@@ -18,6 +18,7 @@ class ReferenceState:
     image_embeds: torch.Tensor  # (1, 1, d) cross-attention token
     latents: torch.Tensor  # (1, c, h, w) the reference image's latent
     image: torch.Tensor | None = None  # (1, 3, H, W) the reference image in [0, 1], kept for a refiner
+    preset: torch.Tensor | None = None  # (1, n) a style preset's raw controls read off this reference, if the model has one
     shifted: torch.Tensor | None = None  # a reference shift's `prepared_reference` of the latent (shifted copies or windows), if any
 
 

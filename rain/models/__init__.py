@@ -12,6 +12,7 @@ from rain.models.image_encoder import ImageEncoder
 from rain.models.pose_guider import PoseGuider
 from rain.models.reference_net import ReferenceNet
 from rain.models.refiner import Refiner
+from rain.models.style_preset import StylePreset
 from rain.models.unet import RainUNet
 from rain.models.vae import build_vae
 
@@ -24,6 +25,7 @@ class RainModels:
     image_encoder: ImageEncoder  # reference image -> one cross-attention token
     vae: torch.nn.Module  # AutoencoderKL or AutoencoderTiny
     refiner: Refiner | None = None  # decoded frame, its condition and the reference -> a sharper frame; or none
+    preset: StylePreset | None = None  # reference -> colour controls applied to each entering camera frame; or none
 
     def named_parts(self) -> dict[str, torch.nn.Module]:
         """The parts this model has (a refiner only if configured), by name."""
@@ -68,4 +70,5 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         image_encoder=ImageEncoder(config.image_encoder, config.unet.cross_attention_dim),
         vae=build_vae(config.vae),
         refiner=Refiner(config.refiner.width, config.refiner.levels) if config.refiner.width else None,
+        preset=StylePreset(config.preset) if config.preset.width else None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["autoencoder", "image", "pile", "distill", "refiner"]
+Stage = Literal["autoencoder", "image", "pile", "distill", "refiner", "preset"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class TrainConfig:
     refiner_levels: int = 0  # refiner: 1 or 2 levels (rain/models/refiner.py) when growing one (0: 1); 0 keeps (retrains) the model's
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
+    style_preset: int = 0  # preset: grow a style preset of this width on an img2img model without one (rain/models/style_preset.py); 0 keeps (retrains) the model's
     seed: int = 0  # seeds model init, data order and noise
     save_every: int = 250  # steps between resumable checkpoints
     log_every: int = 10  # steps between loss-log lines

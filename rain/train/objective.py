@@ -146,6 +146,7 @@ class RainObjective(torch.nn.Module):
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
+        self.preset = models.preset.requires_grad_(False).eval() if models.preset is not None else None  # frozen
         self.config = config
         schedule = PileSchedule.create(config.scheduler, config.pile.num_groups)
         self.register_buffer("timesteps", schedule.timesteps, persistent=False)
@@ -165,7 +166,7 @@ class RainObjective(torch.nn.Module):
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
             content = None  # (b, c, f, h, w) the conditions' latents: the img2img entry and a colour skip use them
             if self.config.uses_condition_latents:
-                content = encode_clip(self.vae, conditions)
+                content = encode_clip(self.vae, self.entering(conditions, reference))
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         timesteps = self.frame_timesteps(levels, generator)  # (b, f)
@@ -202,6 +203,15 @@ class RainObjective(torch.nn.Module):
         # and the colour maps)
         pred, moved = pred
         return F.mse_loss(pred.float(), target) + self.shift_loss * F.mse_loss(moved.float(), x0)
+
+    def entering(self, conditions: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """The camera frames (b, 3, f, S, S) as they enter the pile: restyled by the model's frozen preset, if any."""
+        if self.preset is None:
+            return conditions
+        b, _, f = conditions.shape[:3]
+        flat = conditions.transpose(1, 2).flatten(0, 1)  # (b f, 3, S, S)
+        controls = self.preset.read(reference).repeat_interleave(f, dim=0)  # (b f, n)
+        return self.preset.apply(flat, controls).unflatten(0, (b, f)).transpose(1, 2)
 
     def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, reference: torch.Tensor,
                     ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator,

@@ -1,0 +1,187 @@
+"""A style preset read off the exemplar (beyond the paper; the CPU tier's colour styles).
+
+The tiny UNet reads a colour style off the reference poorly (docs/STYLE_ROUTES.md: 17.3 dB against the
+styled truth, and it blurs the content). A colour style is a global function of the pixel, so this module
+reads it once per reference as a handful of photo-editing controls and applies them to every camera frame
+at full resolution, before the frame enters the pile:
+
+- a gradient map: each pixel's grey level (optionally blurred and equalised) looks up a colour ramp of ``knots`` colours;
+- a grade: hue rotation and saturation gain in HSV, a tone curve per RGB channel (``knots`` points), and a
+  vignette;
+- a mix between the two.
+
+Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
+computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
+bin's mass, and its colours at ``knots`` grey-level quantiles), into an MLP that outputs the controls. Every
+control starts at identity (the camera frame unchanged), so the ramp and curves are learned as residuals.
+
+The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
+changes exactly as the camera frame does. Cost: the read runs once per reference; applying it is a few
+element-wise ops per pixel.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rain.config import PresetConfig
+
+GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights (OpenCV's RGB2GRAY)
+
+
+def grey(x: torch.Tensor) -> torch.Tensor:
+    """(n, 3, H, W) RGB in [0, 1] -> (n, 1, H, W) luma."""
+    w = x.new_tensor(GREY).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def interp(curve: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear look-up: curve (n, c, k) knot values on [0, 1], x (n, c, H, W) in [0, 1] ->
+    (n, c, H, W); k knots sit evenly from 0 to 1."""
+    n, c, k = curve.shape
+    pos = x.clamp(0, 1) * (k - 1)
+    lo = pos.floor().clamp(max=k - 2)
+    frac = pos - lo
+    flat = lo.long().flatten(2)  # (n, c, HW)
+    a = torch.gather(curve, 2, flat).view_as(x)
+    b = torch.gather(curve, 2, flat + 1).view_as(x)
+    return a + (b - a) * frac
+
+
+def soft_bins(values: torch.Tensor, k: int) -> torch.Tensor:
+    """(n, HW) in [0, 1] -> (n, k, HW) triangular weights of k evenly spaced bins (each pixel's sum is 1)."""
+    centres = torch.linspace(0, 1, k, device=values.device, dtype=values.dtype).view(1, k, 1)
+    return (1 - (values[:, None] - centres).abs() * (k - 1)).clamp(min=0)
+
+
+def colour_statistics(x: torch.Tensor, k: int) -> torch.Tensor:
+    """(n, 3, H, W) RGB in [0, 1] -> (n, 11k) features: mean colour and mass in k grey-level bins and in k
+    HSV-value bins (4k each), and the colour at k grey-level quantiles (3k); empty bins hold the grey level."""
+    n = x.shape[0]
+    rgb = x.flatten(2)  # (n, 3, HW)
+    luma = grey(x).flatten(1)  # (n, HW)
+    feats = []
+    for key in (luma, rgb.amax(1)):
+        w = soft_bins(key, k)  # (n, k, HW)
+        mass = w.sum(2)  # (n, k)
+        mean = torch.einsum("nkp,ncp->nkc", w, rgb) / mass.clamp(min=1e-6)[..., None]  # (n, k, 3)
+        centre = torch.linspace(0, 1, k, device=x.device).view(1, k, 1).expand(n, k, 3)
+        mean = torch.where(mass[..., None] > 1e-3, mean, centre)
+        feats += [mean.flatten(1), mass / mass.sum(1, keepdim=True)]
+    order = luma.argsort(1)  # (n, HW)
+    idx = torch.linspace(0, luma.shape[1] - 1, k, device=x.device).round().long()  # (k,)
+    picks = order[:, idx]  # (n, k)
+    feats.append(torch.gather(rgb, 2, picks[:, None].expand(n, 3, k)).transpose(1, 2).flatten(1))
+    return torch.cat(feats, 1)
+
+
+def equalised(x: torch.Tensor) -> torch.Tensor:
+    """(n, 1, H, W) grey -> its rank in [0, 1] within each image (histogram equalisation)."""
+    flat = x.flatten(1)
+    ranks = flat.argsort(1).argsort(1).to(x.dtype) / max(flat.shape[1] - 1, 1)
+    return ranks.view_as(x)
+
+
+def rotate_hue(x: torch.Tensor, shift: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """HSV hue rotation by ``shift`` turns and saturation times ``gain`` (both (n,)) of RGB (n, 3, H, W) in
+    [0, 1], written with the hexcone's closed form so that both controls get gradients."""
+    v = x.amax(1, keepdim=True)
+    c = v - x.amin(1, keepdim=True)
+    s = (c / v.clamp(min=1e-6) * gain.view(-1, 1, 1, 1)).clamp(0, 1)
+    r, g, b = x.unbind(1)
+    cc = c[:, 0].clamp(min=1e-6)
+    h = torch.where(v[:, 0] == r, ((g - b) / cc) % 6, torch.where(v[:, 0] == g, (b - r) / cc + 2, (r - g) / cc + 4))
+    h = (h / 6 + shift.view(-1, 1, 1)) % 1  # (n, H, W) in turns
+    k = (torch.tensor([5.0, 3.0, 1.0], device=x.device).view(1, 3, 1, 1) + h[:, None] * 6) % 6
+    return v - v * s * (torch.minimum(k, 4 - k).clamp(0, 1))  # (n, 3, H, W)
+
+
+def blurred(x: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
+    """(n, 1, H, W) -> Gaussian-blurred (reflect padding)."""
+    r = int(3 * sigma)
+    t = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
+    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+
+
+def vignette(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """(1, 1, H, W) squared radius beyond 0.3 on a [-1, 1] grid (0 in the centre)."""
+    yy = torch.linspace(-1, 1, height, device=device).view(1, 1, -1, 1)
+    xx = torch.linspace(-1, 1, width, device=device).view(1, 1, 1, -1)
+    return (xx ** 2 + yy ** 2 - 0.3).clamp(min=0)
+
+
+class StylePreset(nn.Module):
+    """Exemplar -> controls (`read`); controls + frames -> restyled frames (`apply`)."""
+
+    def __init__(self, config: PresetConfig) -> None:
+        super().__init__()
+        if config.width < 1 or config.knots < 2:
+            raise ValueError(f"a style preset needs width >= 1 and knots >= 2, got {config}")
+        self.config = cfg = config
+        w, k = cfg.width, cfg.knots
+        chans = [3, w, 2 * w, 4 * w, 4 * w]
+        self.reader = nn.Sequential(*[m for a, b in zip(chans, chans[1:])
+                                      for m in (nn.Conv2d(a, b, 3, stride=2, padding=1), nn.SiLU())])
+        self.mlp = nn.Sequential(nn.Linear(8 * w + 11 * k, cfg.hidden), nn.SiLU(), nn.Linear(cfg.hidden, cfg.hidden),
+                                 nn.SiLU(), nn.Linear(cfg.hidden, self.num_controls))
+        nn.init.zeros_(self.mlp[-1].weight)  # an identity start (see `controls`)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    @property
+    def num_controls(self) -> int:
+        k = self.config.knots
+        return 3 * k + 3 * k + 6  # ramp, curves, (equalise, hue, saturation, vignette, blur, mix)
+
+    def read(self, exemplar: torch.Tensor) -> torch.Tensor:
+        """(n, 3, H, W) exemplars in [0, 1] -> (n, num_controls) raw controls (see `controls`); float32 even
+        under autocast (colour statistics need the precision, and the net is tiny)."""
+        with torch.autocast(exemplar.device.type, enabled=False):
+            return self._read(exemplar)
+
+    def _read(self, exemplar: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(exemplar.float(), size=(self.config.size,) * 2, mode="area")
+        feats = self.reader(x * 2 - 1)  # (n, 4w, size/16, size/16)
+        pooled = torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1)  # (n, 8w)
+        return self.mlp(torch.cat([pooled, colour_statistics(x, self.config.knots)], 1))
+
+    def controls(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw controls (n, num_controls) -> named controls; zeros give the identity with a grey ramp."""
+        n, k = raw.shape[0], self.config.knots
+        base = torch.linspace(0, 1, k, device=raw.device).view(1, 1, k)
+        ramp = (base + raw[:, : 3 * k].view(n, 3, k)).clamp(0, 1)  # (n, 3, k): grey level -> colour
+        curves = (base + raw[:, 3 * k: 6 * k].view(n, 3, k)).clamp(0, 1)  # (n, 3, k): per-channel tone curve
+        eq, hue, sat, vig, blur, mix = raw[:, 6 * k:].unbind(1)
+        return {"ramp": ramp, "curves": curves, "equalise": torch.sigmoid(eq), "hue": hue,
+                "saturation": torch.exp(sat), "vignette": F.softplus(vig - 3), "blur": torch.sigmoid(blur),
+                "mix": torch.sigmoid(mix - 4)}
+
+    def apply(self, frames: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """frames (n, 3, H, W) in [0, 1] and raw controls (1 or n, num_controls) -> restyled (n, 3, H, W)
+        float32 in [0, 1] (also under autocast)."""
+        with torch.autocast(frames.device.type, enabled=False):
+            return self._restyle(frames, raw)
+
+    def _restyle(self, frames: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        c = self.controls(raw.float().expand(frames.shape[0], -1))
+        x = frames.float()
+        # 1. the gradient map: (equalised) grey level -> the ramp's colour
+        luma = grey(x)
+        b = c["blur"].view(-1, 1, 1, 1)
+        luma = (1 - b) * luma + b * blurred(luma)
+        e = c["equalise"].view(-1, 1, 1, 1)
+        level = (1 - e) * luma + e * equalised(luma)
+        mapped = interp(c["ramp"], level.expand(-1, 3, -1, -1))
+        # 2. the grade: hue and saturation, tone curves, vignette
+        graded = interp(c["curves"], rotate_hue(x, c["hue"], c["saturation"]))
+        graded = graded * (1 - c["vignette"].view(-1, 1, 1, 1) * vignette(*x.shape[2:], x.device))
+        # 3. the mix
+        m = c["mix"].view(-1, 1, 1, 1)
+        return (m * mapped + (1 - m) * graded).clamp(0, 1)
+
+    def forward(self, frames: torch.Tensor, exemplar: torch.Tensor) -> torch.Tensor:
+        return self.apply(frames, self.read(exemplar))

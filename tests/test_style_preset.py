@@ -1,0 +1,141 @@
+"""The style preset (rain/models/style_preset.py): its colour operations against the style world's own filters,
+the pipeline's use of it, and its training stage (rain/train/preset.py)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import random_images
+from rain.checkpoint import load_models, save_models
+from rain.config import PresetConfig, tiny
+from rain.images import to_tensor
+from rain.models import build_models
+from rain.models.style_preset import StylePreset, interp, rotate_hue
+from rain.models.vae import encode
+from rain.pipeline import RainPipeline
+from rain.train.config import TrainConfig
+from rain.train.objective import RainObjective
+from rain.train.preset import train_preset
+from rain.worlds.style_filters import Style, grade
+from rain.worlds.style_world import StyleWorld
+
+
+def preset_config(width: int = 4, entry: str = "latent"):
+    cfg = tiny()
+    pile = dataclasses.replace(cfg.pile, entry=entry, strength=0.6, strength_min=0.4)
+    return dataclasses.replace(cfg, pile=pile, preset=PresetConfig(width=width, knots=8, size=32, hidden=16))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+def photo(seed: int = 3) -> np.ndarray:
+    return StyleWorld.from_seed(seed, 1, size=128).content(0)  # a real content frame of the style world
+
+
+def test_interp_is_piecewise_linear_between_evenly_spaced_knots():
+    knots = torch.tensor([[[0.0, 0.5, 0.6, 1.0]]])  # (1, 1, 4) at x = 0, 1/3, 2/3, 1
+    x = torch.linspace(0, 1, 31).view(1, 1, 1, -1)
+    expected = np.interp(x.flatten().numpy(), [0, 1 / 3, 2 / 3, 1], knots.flatten().numpy())
+    np.testing.assert_allclose(interp(knots, x).flatten().numpy(), expected, atol=1e-6)
+
+
+def test_hue_rotation_and_saturation_match_opencv_as_the_grade_style_applies_them():
+    img = photo()
+    for hue, sat in ((20, 1.3), (-35, 0.4), (0, 1.0)):
+        style = Style("grade", (("hue", hue), ("sat", sat), ("contrast", 1.0), ("gamma", (1.0, 1.0, 1.0)),
+                                ("vignette", 0.0)))
+        ours = rotate_hue(to_tensor(img)[None], torch.tensor([hue / 180]), torch.tensor([sat]))
+        assert psnr((ours[0].permute(1, 2, 0).numpy() * 255).round(), grade(img, style)) > 40, (hue, sat)
+
+
+def test_a_preset_with_the_grade_controls_reproduces_the_grade_style():
+    """Controls written by hand (hue, saturation, the tone curves on 256 knots, the vignette) give the
+    style world's `grade` output: the preset can express every grade the world draws."""
+    img = photo(5)
+    hue, sat, contrast, gamma, vig = 12, 1.4, 1.2, (0.8, 1.0, 1.3), 0.4
+    style = Style("grade", (("hue", hue), ("sat", sat), ("contrast", contrast), ("gamma", gamma), ("vignette", vig)))
+    preset = StylePreset(PresetConfig(width=2, knots=256))
+    x = np.arange(256) / 255.0
+    curves = np.stack([np.clip(0.5 + (x ** g - 0.5) * contrast, 0, 1) for g in gamma])  # the world's own curve
+    raw = torch.zeros(1, preset.num_controls)
+    raw[0, 256 * 3: 256 * 6] = torch.tensor(curves - x, dtype=torch.float32).flatten()
+    raw[0, -6:] = torch.tensor([0.0, hue / 180, np.log(sat), np.log(np.expm1(vig)) + 3, 0.0, -30.0])
+    out = preset.apply(to_tensor(img)[None], raw)[0].permute(1, 2, 0).numpy() * 255
+    assert psnr(out, grade(img, style)) > 35
+
+
+def test_a_fresh_preset_changes_a_frame_only_slightly_and_every_control_gets_a_gradient(rng):
+    preset = StylePreset(PresetConfig(width=4, knots=8, size=32, hidden=16))
+    frames, exemplar = to_tensor(random_images(rng, 2, 64)), to_tensor(random_images(rng, 1, 64))
+    out = preset(frames, exemplar.expand(2, -1, -1, -1))
+    assert out.shape == frames.shape and (out - frames).abs().mean() < 0.05
+    raw = torch.zeros(2, preset.num_controls, requires_grad=True)
+    preset.apply(frames, raw).square().mean().backward()
+    assert (raw.grad.abs().sum(0) > 0).sum() >= preset.num_controls - 2  # ramp/curve knots a frame never reaches may stay 0
+
+
+def test_the_pipeline_restyles_the_entering_frames_after_the_current_reference(rng):
+    config = preset_config()
+    models = build_models(config, seed=0)
+    torch.nn.init.normal_(models.preset.mlp[-1].weight, std=0.5)  # a preset that visibly restyles
+    pipeline = RainPipeline(models, config, precision="fp32")
+    ref_a, ref_b = random_images(rng, 2, 64)
+    stream = pipeline.new_stream(pipeline.encode_reference(ref_a), seed=5)
+    assert stream.reference.preset.shape == (1, models.preset.num_controls)
+    conditions = random_images(rng, 4, 64)
+    noise = torch.randn((1, 4, 4, 8, 8), generator=torch.Generator().manual_seed(5))
+    group = pipeline._new_group(stream, stream.schedule, conditions)
+    a = pipeline.schedule.alphas_cumprod[599]
+    restyled = models.preset(to_tensor(conditions), to_tensor(ref_a)[None])
+    content = encode(models.vae, restyled).transpose(0, 1)[None]
+    torch.testing.assert_close(group.latents, a.sqrt() * content + (1 - a).sqrt() * noise)
+    assert not torch.allclose(restyled, to_tensor(conditions), atol=0.05)
+    stream.reference = pipeline.encode_reference(ref_b)  # a swapped reference restyles the next frames its way
+    assert not torch.equal(stream.reference.preset, pipeline.encode_reference(ref_a).preset)
+
+
+def test_training_the_pile_sees_the_frozen_preset_in_the_entering_frames(rng):
+    config = preset_config()
+    models = build_models(config, seed=0)
+    torch.nn.init.normal_(models.preset.mlp[-1].weight, std=0.5)
+    objective = RainObjective(models, config)
+    conditions, reference = to_tensor(random_images(rng, 3, 64)).transpose(0, 1)[None], to_tensor(random_images(rng, 1, 64))
+    entering = objective.entering(conditions, reference)
+    expected = models.preset(conditions[0].transpose(0, 1), reference)
+    torch.testing.assert_close(entering[0].transpose(0, 1), expected)
+    assert not any(p.requires_grad for p in objective.preset.parameters())
+
+
+def test_config_refuses_a_preset_without_an_img2img_pile():
+    with pytest.raises(ValueError, match="img2img pile"):
+        preset_config(entry="noise").validate()
+    with pytest.raises(ValueError, match="PresetConfig.width"):
+        dataclasses.replace(tiny(), preset=PresetConfig(width=-1)).validate()
+
+
+def test_the_preset_stage_grows_trains_saves_and_loads_a_preset(tmp_path, rng):
+    config = dataclasses.replace(preset_config(), preset=PresetConfig())
+    models = build_models(config, seed=0)
+    save_models(models, config, tmp_path / "init")
+    cfg = TrainConfig(stage="preset", world="style", style_families="palette,grade", steps=3, batch_size=2,
+                      lr=1e-2, save_every=3, log_every=1, mixed_precision="no", style_preset=4)
+    model = train_preset(cfg, tmp_path / "init", tmp_path / "run")
+    trained, trained_config = load_models(model)  # strict: preset.safetensors holds every tensor
+    assert trained_config.preset.width == 4 and trained.preset.mlp[-1].weight.abs().sum() > 0
+    assert all(torch.equal(a, b) for a, b in zip(trained.unet.state_dict().values(), models.unet.state_dict().values()))
+    frames = np.stack(list(RainPipeline(trained, trained_config, precision="fp32").render(
+        random_images(rng, 1, 64)[0], random_images(rng, 5, 64))))
+    assert frames.shape == (5, 64, 64, 3)
+    with pytest.raises(ValueError, match="cannot change it"):
+        train_preset(dataclasses.replace(cfg, style_preset=8), model, tmp_path / "run2")
+    with pytest.raises(ValueError, match="no preset"):
+        train_preset(dataclasses.replace(cfg, style_preset=0), tmp_path / "init", tmp_path / "run3")
+    noise_model = tiny()
+    save_models(build_models(noise_model, seed=0), noise_model, tmp_path / "noise")
+    with pytest.raises(ValueError, match="not an img2img model"):
+        train_preset(cfg, tmp_path / "noise", tmp_path / "run4")
