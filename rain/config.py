@@ -148,7 +148,7 @@ class PresetConfig:
     an img2img pile (rain/models/style_preset.py)."""
 
     width: int = 0  # channels of the exemplar reader's first conv (2x, 4x, 4x after); 0: no preset
-    knots: int = 16  # points of the gradient map and of each per-channel tone curve
+    knots: int = 32  # points of the gradient map and of each per-channel tone curve
     size: int = 128  # side the reference is resized to before the reader
     hidden: int = 256  # width of the reader's MLP
 

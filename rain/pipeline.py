@@ -206,6 +206,13 @@ class RainPipeline:
         stream.stats = times
         return frames
 
+    def restyled(self, reference: ReferenceState, images: torch.Tensor) -> torch.Tensor:
+        """Condition images (f, 3, H, W) in [0, 1] as they enter the pile and reach a refiner: restyled after the
+        reference by the model's style preset (rain/models/style_preset.py), if it has one; else unchanged."""
+        if self.models.preset is None:
+            return images
+        return self.models.preset.apply(images, reference.preset)
+
     def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray) -> pile.Group:
         f, size = stream.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
@@ -223,16 +230,14 @@ class RainPipeline:
         h = size // self.config.vae.downscale
         latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
                               device=self.device)
+        entering = self.restyled(stream.reference, images)  # (f, 3, H, W)
         content = None  # (1, c, f, h, w): the live frames' latents, for img2img and for a colour skip from them
         if self.config.uses_condition_latents:
-            entering = images  # (f, 3, H, W), restyled after the reference by a preset if the model has one
-            if self.models.preset is not None:
-                entering = self.models.preset.apply(images, stream.reference.preset)
             content = encode(self.models.vae, entering).float().transpose(0, 1)[None]
         if self.config.pile.entry == "latent":  # img2img: the live frame's latent, noised to the top level
             latents = schedule.enter(content, latents)
         keep = content if self.config.unet.colour_skip == "condition" else None
-        shown = images.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
+        shown = entering.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
                            content=keep, conditions=shown)
         stream.frames_in += valid

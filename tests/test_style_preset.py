@@ -9,15 +9,18 @@ import torch
 
 from conftest import random_images
 from rain.checkpoint import load_models, save_models
-from rain.config import PresetConfig, tiny
-from rain.images import to_tensor
+from rain.config import PresetConfig, RefinerConfig, tiny
+from rain.images import to_tensor, to_uint8
 from rain.models import build_models
 from rain.models.style_preset import StylePreset, interp, rotate_hue
 from rain.models.vae import encode
 from rain.pipeline import RainPipeline
-from rain.train.config import TrainConfig
+from rain.train.config import HELD_OUT_SEED_START, TrainConfig
+from rain.train.data import world_clip
 from rain.train.objective import RainObjective
 from rain.train.preset import train_preset
+from rain.train.refine import stream_pairs
+from rain.worlds.options import world_config
 from rain.worlds.style_filters import Style, grade
 from rain.worlds.style_world import StyleWorld
 
@@ -139,3 +142,24 @@ def test_the_preset_stage_grows_trains_saves_and_loads_a_preset(tmp_path, rng):
     save_models(build_models(noise_model, seed=0), noise_model, tmp_path / "noise")
     with pytest.raises(ValueError, match="not an img2img model"):
         train_preset(cfg, tmp_path / "noise", tmp_path / "run4")
+
+
+def test_a_refiner_behind_a_preset_sees_the_restyled_camera_frames(rng):
+    """The refiner gets the condition images as they entered the pile, both live and in its training pairs."""
+    config = dataclasses.replace(preset_config(), refiner=RefinerConfig(width=4))
+    models = build_models(config, seed=0)
+    torch.nn.init.normal_(models.preset.mlp[-1].weight, std=0.5)
+    pipeline = RainPipeline(models, config, precision="fp32")
+    reference, conditions = random_images(rng, 1, 64)[0], random_images(rng, 4, 64)
+    stream = pipeline.new_stream(pipeline.encode_reference(reference), seed=1)
+    group = pipeline._new_group(stream, stream.schedule, conditions)
+    restyled = models.preset(to_tensor(conditions), to_tensor(reference)[None])
+    torch.testing.assert_close(group.conditions[0].transpose(0, 1), restyled)
+    cfg = TrainConfig(stage="refiner", world="style", refiner_clips=1, refiner_frames=4, seed=3)
+    pairs = stream_pairs(RainPipeline(dataclasses.replace(models, refiner=None), config, precision="fp32"), cfg)
+    seeds = np.random.default_rng([cfg.seed, 7])  # the world stream_pairs drew
+    clip = world_clip("style", np.random.default_rng(int(seeds.integers(0, HELD_OUT_SEED_START))), 4, 64,
+                      world_config("style", "", ""))
+    expected = to_uint8(models.preset(to_tensor(clip.conditions), to_tensor(clip.reference)[None]))
+    assert np.abs(pairs["conditions"].astype(int) - expected).max() <= 1
+    assert np.abs(pairs["conditions"].astype(int) - clip.conditions).max() > 10

@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
+    if models.preset is not None:  # what the preset alone makes of the camera frames, before the pile
+        result["preset_as_output"] = condition_baseline(make_world, args.sequences, args.frames, pipeline)
     result["pile"], (out, truth, _) = evaluate_sequences(pipeline, make_world, args.sequences, args.frames)
     ablation = without_temporal(pipeline)
     result["no_temporal"], _ = evaluate_sequences(ablation, make_world, args.sequences, args.frames)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from rain.eval.metrics import block_changes, motion_of_changes, psnr, summarize
+from rain.images import to_tensor, to_uint8
 from rain.models import RainModels, zero_temporal_outputs
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START
@@ -69,13 +70,19 @@ def evaluate_sequences(pipeline: RainPipeline, make_world, count: int, frames: i
     return metrics, first
 
 
-def condition_baseline(make_world, count: int, frames: int) -> dict[str, float]:
+def condition_baseline(make_world, count: int, frames: int, pipeline: RainPipeline | None = None) -> dict[str, float]:
     """The same metrics with the condition images themselves as the output (style: the unstyled camera frame,
-    what an img2img route passes through), over the same held-out sequences."""
+    what an img2img route passes through), over the same held-out sequences. With `pipeline` (a model with a
+    style preset): the condition images as that model's preset restyles them, i.e. what enters its pile."""
     rows = []
     for i in range(count):
-        pairs = [(condition, frame) for _, condition, frame in make_world(HELD_OUT_SEED_START + i, frames).frames()]
-        rows.append(summarize(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])))
+        world = make_world(HELD_OUT_SEED_START + i, frames)
+        pairs = [(condition, frame) for _, condition, frame in world.frames()]
+        shown = np.stack([p[0] for p in pairs])
+        if pipeline is not None:
+            with torch.no_grad():
+                shown = to_uint8(pipeline.restyled(pipeline.encode_reference(world.reference), to_tensor(shown)))
+        rows.append(summarize(shown, np.stack([p[1] for p in pairs])))
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 

@@ -12,8 +12,9 @@ at full resolution, before the frame enters the pile:
 
 Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
 computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
-bin's mass, and its colours at ``knots`` grey-level quantiles), into an MLP that outputs the controls. Every
-control starts at identity (the camera frame unchanged), so the ramp and curves are learned as residuals.
+bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), into an MLP that outputs the
+controls. The gradient map starts from a learned mix of the exemplar's colours by HSV value, the MLP adds a
+residual; the grade starts at identity, and the mix starts at 2 % gradient map (near the camera frame).
 
 The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
 changes exactly as the camera frame does. Cost: the read runs once per reference; applying it is a few
@@ -56,25 +57,34 @@ def soft_bins(values: torch.Tensor, k: int) -> torch.Tensor:
     return (1 - (values[:, None] - centres).abs() * (k - 1)).clamp(min=0)
 
 
-def colour_statistics(x: torch.Tensor, k: int) -> torch.Tensor:
-    """(n, 3, H, W) RGB in [0, 1] -> (n, 11k) features: mean colour and mass in k grey-level bins and in k
-    HSV-value bins (4k each), and the colour at k grey-level quantiles (3k); empty bins hold the grey level."""
+def binned_colours(key: torch.Tensor, rgb: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean colour of the pixels in each of k bins of ``key`` (n, HW) in [0, 1], rgb (n, 3, HW) -> colours
+    (n, k, 3) and each bin's share of the pixels (n, k). A bin with few pixels leans on a wide Gaussian window
+    around it (sigma 0.1), so an exemplar that never reaches a brightness still gives its nearest colours."""
+    hw = key.shape[1]
+    centres = torch.linspace(0, 1, k, device=key.device, dtype=key.dtype).view(1, k, 1)
+    fine = soft_bins(key, k)  # (n, k, HW)
+    wide = torch.exp(-((key[:, None] - centres) ** 2) / (2 * 0.1 ** 2))
+    mass = fine.sum(2)  # (n, k)
+    mean = lambda w: torch.einsum("nkp,ncp->nkc", w, rgb) / w.sum(2).clamp(min=1e-6)[..., None]  # noqa: E731
+    trust = (mass / (mass + 0.002 * hw))[..., None]
+    return trust * mean(fine) + (1 - trust) * mean(wide), mass / hw
+
+
+def colour_statistics(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, 3, H, W) RGB in [0, 1] -> features (n, 11k): the colours and pixel shares of k grey-level bins and of
+    k HSV-value bins (4k each) and the colours at k grey-level quantiles (3k); and the value bins' colours
+    (n, k, 3), which the gradient map starts from."""
     n = x.shape[0]
     rgb = x.flatten(2)  # (n, 3, HW)
     luma = grey(x).flatten(1)  # (n, HW)
-    feats = []
-    for key in (luma, rgb.amax(1)):
-        w = soft_bins(key, k)  # (n, k, HW)
-        mass = w.sum(2)  # (n, k)
-        mean = torch.einsum("nkp,ncp->nkc", w, rgb) / mass.clamp(min=1e-6)[..., None]  # (n, k, 3)
-        centre = torch.linspace(0, 1, k, device=x.device).view(1, k, 1).expand(n, k, 3)
-        mean = torch.where(mass[..., None] > 1e-3, mean, centre)
-        feats += [mean.flatten(1), mass / mass.sum(1, keepdim=True)]
+    by_luma, luma_mass = binned_colours(luma, rgb, k)
+    by_value, value_mass = binned_colours(rgb.amax(1), rgb, k)
     order = luma.argsort(1)  # (n, HW)
     idx = torch.linspace(0, luma.shape[1] - 1, k, device=x.device).round().long()  # (k,)
-    picks = order[:, idx]  # (n, k)
-    feats.append(torch.gather(rgb, 2, picks[:, None].expand(n, 3, k)).transpose(1, 2).flatten(1))
-    return torch.cat(feats, 1)
+    quantiles = torch.gather(rgb, 2, order[:, idx][:, None].expand(n, 3, k))  # (n, 3, k)
+    feats = [by_luma.flatten(1), luma_mass, by_value.flatten(1), value_mass, quantiles.flatten(1)]
+    return torch.cat(feats, 1), by_value
 
 
 def equalised(x: torch.Tensor) -> torch.Tensor:
@@ -129,8 +139,12 @@ class StylePreset(nn.Module):
                                       for m in (nn.Conv2d(a, b, 3, stride=2, padding=1), nn.SiLU())])
         self.mlp = nn.Sequential(nn.Linear(8 * w + 11 * k, cfg.hidden), nn.SiLU(), nn.Linear(cfg.hidden, cfg.hidden),
                                  nn.SiLU(), nn.Linear(cfg.hidden, self.num_controls))
-        nn.init.zeros_(self.mlp[-1].weight)  # an identity start (see `controls`)
+        nn.init.zeros_(self.mlp[-1].weight)  # a start near identity (see `controls`)
         nn.init.zeros_(self.mlp[-1].bias)
+        # knot i of the gradient map starts as the exemplar's colour at HSV value i / (k - 1), and learns which
+        # values to mix instead (a palette's darkest colour is rarely black)
+        i = torch.arange(k, dtype=torch.float32)
+        self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
     def num_controls(self) -> int:
@@ -147,10 +161,16 @@ class StylePreset(nn.Module):
         x = F.interpolate(exemplar.float(), size=(self.config.size,) * 2, mode="area")
         feats = self.reader(x * 2 - 1)  # (n, 4w, size/16, size/16)
         pooled = torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1)  # (n, 8w)
-        return self.mlp(torch.cat([pooled, colour_statistics(x, self.config.knots)], 1))
+        stats, by_value = colour_statistics(x, self.config.knots)
+        raw = self.mlp(torch.cat([pooled, stats], 1))  # (n, num_controls)
+        n, k = raw.shape[0], self.config.knots
+        ramp = torch.einsum("kj,njc->nck", self.ramp_mix.softmax(1), by_value)  # (n, 3, k)
+        base = torch.linspace(0, 1, k, device=raw.device).view(1, 1, k)
+        return torch.cat([raw[:, : 3 * k] + (ramp - base).flatten(1), raw[:, 3 * k:]], 1)
 
     def controls(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Raw controls (n, num_controls) -> named controls; zeros give the identity with a grey ramp."""
+        """Raw controls (n, num_controls) -> named controls. Zeros give a grey gradient map mixed in at 2 % and a
+        faint vignette (the grade part is the identity); `read` offsets the ramp by the exemplar's colours."""
         n, k = raw.shape[0], self.config.knots
         base = torch.linspace(0, 1, k, device=raw.device).view(1, 1, k)
         ramp = (base + raw[:, : 3 * k].view(n, 3, k)).clamp(0, 1)  # (n, 3, k): grey level -> colour

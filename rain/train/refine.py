@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
 from rain.config import RefinerConfig
-from rain.images import to_tensor
+from rain.images import to_tensor, to_uint8
 from rain.models.refiner import Refiner
 from rain.pipeline import RainPipeline
 from rain.train import loop
@@ -50,8 +50,10 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarr
         out = np.stack(list(pipeline.render(clip.reference, clip.conditions, seed=i)))  # (t, H, W, 3)
         if len(out) != t:
             raise RuntimeError(f"the pipeline emitted {len(out)} frames for a {t}-frame world")
+        with torch.no_grad():  # the conditions as the refiner sees them (restyled by a style preset, if any)
+            shown = to_uint8(pipeline.restyled(pipeline.encode_reference(clip.reference), to_tensor(clip.conditions)))
         rows = slice(i * t, (i + 1) * t)
-        pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, clip.conditions, clip.frames
+        pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, shown, clip.frames
         pairs["references"][i] = clip.reference
     logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
                 sum(a.nbytes for a in pairs.values()) / 1e9)

@@ -63,6 +63,10 @@ def metrics_table(result: dict) -> str:
     if "condition_as_output" in result:
         c = result["condition_as_output"]
         lines.append(f"the condition image itself as the output: PSNR {c['psnr']:.2f} dB, SSIM {c['ssim']:.3f}")
+    if "preset_as_output" in result:  # a style preset's restyled camera frame, before the pile
+        c = result["preset_as_output"]
+        lines.append(f"the preset's restyled camera frame as the output (what enters the pile): PSNR {c['psnr']:.2f} dB, "
+                     f"SSIM {c['ssim']:.3f}, flicker {c['flicker']:.2f}")
     if "drift" in result:
         d = result["drift"]
         lines.append(f"drift over {d['frames']} frames: first {d['window']} {d['psnr_first']:.2f} dB, "
