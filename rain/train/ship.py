@@ -59,7 +59,8 @@ def metrics_table(result: dict) -> str:
                      f"{pile['psnr_last_quarter']:.2f} dB (ablation {ablation['psnr_first_quarter']:.2f} -> "
                      f"{ablation['psnr_last_quarter']:.2f} dB)")
     if result.get("entry") == "latent":
-        lines.append(f"entry: img2img, the camera frame's latent noised to strength {result['strength']:g}")
+        frame = "the camera frame restyled by the preset" if "preset_as_output" in result else "the camera frame"
+        lines.append(f"entry: img2img, the latent of {frame} noised to strength {result['strength']:g}")
     if "condition_as_output" in result:
         c = result["condition_as_output"]
         lines.append(f"the condition image itself as the output: PSNR {c['psnr']:.2f} dB, SSIM {c['ssim']:.3f}")
