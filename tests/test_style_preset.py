@@ -12,7 +12,7 @@ from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig, RefinerConfig, tiny
 from rain.images import to_tensor, to_uint8
 from rain.models import build_models
-from rain.models.style_preset import StylePreset, interp, rotate_hue
+from rain.models.style_preset import StylePreset, equalised, interp, rotate_hue
 from rain.models.vae import encode
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig
@@ -163,3 +163,11 @@ def test_a_refiner_behind_a_preset_sees_the_restyled_camera_frames(rng):
     expected = to_uint8(models.preset(to_tensor(clip.conditions), to_tensor(clip.reference)[None]))
     assert np.abs(pairs["conditions"].astype(int) - expected).max() <= 1
     assert np.abs(pairs["conditions"].astype(int) - clip.conditions).max() > 10
+
+
+def test_equalisation_matches_opencv():
+    import cv2
+
+    grey_u8 = cv2.cvtColor(photo(7), cv2.COLOR_RGB2GRAY)
+    ours = equalised(torch.from_numpy(grey_u8).float()[None, None] / 255)[0, 0].numpy() * 255
+    assert np.abs(ours - cv2.equalizeHist(grey_u8)).max() <= 1

@@ -88,10 +88,14 @@ def colour_statistics(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tens
 
 
 def equalised(x: torch.Tensor) -> torch.Tensor:
-    """(n, 1, H, W) grey -> its rank in [0, 1] within each image (histogram equalisation)."""
-    flat = x.flatten(1)
-    ranks = flat.argsort(1).argsort(1).to(x.dtype) / max(flat.shape[1] - 1, 1)
-    return ranks.view_as(x)
+    """(n, 1, H, W) grey in [0, 1] -> histogram-equalised grey in [0, 1], per image, on 256 levels as OpenCV's
+    `equalizeHist` (the style world's palettes use it): each level maps to its share of darker-or-equal pixels."""
+    levels = (x.clamp(0, 1) * 255).round().long().flatten(1)  # (n, HW)
+    hist = torch.zeros(x.shape[0], 256, dtype=x.dtype, device=x.device)
+    cdf = hist.scatter_add_(1, levels, torch.ones_like(levels, dtype=x.dtype)).cumsum(1)  # (n, 256)
+    lowest = cdf.gather(1, levels.amin(1, keepdim=True))  # (n, 1): pixels at the darkest level present
+    lut = ((cdf - lowest) / (levels.shape[1] - lowest).clamp(min=1)).clamp(0, 1)
+    return lut.gather(1, levels).view_as(x)
 
 
 def rotate_hue(x: torch.Tensor, shift: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
