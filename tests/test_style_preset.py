@@ -77,6 +77,10 @@ def test_a_fresh_preset_changes_a_frame_only_slightly_and_every_control_gets_a_g
     frames, exemplar = to_tensor(random_images(rng, 2, 64)), to_tensor(random_images(rng, 1, 64))
     out = preset(frames, exemplar.expand(2, -1, -1, -1))
     assert out.shape == frames.shape and (out - frames).abs().mean() < 0.05
+    with pytest.raises(ValueError, match="controls"):
+        preset.apply(frames, torch.zeros(3, preset.num_controls))
+    with pytest.raises(ValueError, match="controls"):
+        preset.apply(frames[:, :1], torch.zeros(1, preset.num_controls))
     raw = torch.zeros(2, preset.num_controls, requires_grad=True)
     preset.apply(frames, raw).square().mean().backward()
     assert (raw.grad.abs().sum(0) > 0).sum() >= preset.num_controls - 2  # ramp/curve knots a frame never reaches may stay 0

@@ -187,6 +187,10 @@ class StylePreset(nn.Module):
     def apply(self, frames: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         """frames (n, 3, H, W) in [0, 1] and raw controls (1 or n, num_controls) -> restyled (n, 3, H, W)
         float32 in [0, 1] (also under autocast)."""
+        if frames.ndim != 4 or frames.shape[1] != 3 or raw.ndim != 2 or raw.shape[1] != self.num_controls \
+                or raw.shape[0] not in (1, frames.shape[0]):
+            raise ValueError(f"a preset restyles (n, 3, H, W) frames with (1 or n, {self.num_controls}) controls; got "
+                             f"{tuple(frames.shape)} and {tuple(raw.shape)}")
         with torch.autocast(frames.device.type, enabled=False):
             return self._restyle(frames, raw)
 
