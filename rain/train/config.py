@@ -57,3 +57,12 @@ class TrainConfig:
 
 
 HELD_OUT_SEED_START = 1_000_000  # world seeds from here on are never used in training
+
+
+def kept_setting(init: object, own: object, field: str, asked: int, flag: str) -> int:
+    """A grown part's `field` (its config `own`, a RefinerConfig or PresetConfig, whose width 0 means "none"):
+    the model's own when it has the part (asking for another value is refused), else `asked` (0: the default)."""
+    have = getattr(own, field)
+    if own.width and asked and asked != have:
+        raise ValueError(f"{init} has a {type(own).__name__} {field} of {have}; {flag} {asked} cannot change it")
+    return have if own.width else asked or getattr(type(own)(), field)

@@ -20,7 +20,7 @@ from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig
 from rain.models.style_preset import StylePreset
 from rain.train import loop
-from rain.train.config import TrainConfig
+from rain.train.config import TrainConfig, kept_setting
 from rain.train.data import ClipStream
 
 logger = logging.getLogger(__name__)
@@ -38,14 +38,13 @@ def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `preset` from the model folder `init` (its other parts frozen); exports `out/model`."""
     models, config = load_models(init)
     own = config.preset
-    if own.width and cfg.style_preset and cfg.style_preset != own.width:
-        raise ValueError(f"{init} has a preset of width {own.width}; --style-preset {cfg.style_preset} cannot change it")
-    if not (own.width or cfg.style_preset):
+    width = kept_setting(init, own, "width", cfg.style_preset, "--style-preset")
+    if not width:
         raise ValueError(f"{init} has no preset: give --style-preset WIDTH to grow one")
     if config.pile.entry != "latent":
         raise ValueError(f"{init} is not an img2img model (pile.entry {config.pile.entry!r}): a preset restyles the "
                          "camera frames that enter an img2img pile")
-    preset_config = own if own.width else dataclasses.replace(PresetConfig(), width=cfg.style_preset)
+    preset_config = own if own.width else dataclasses.replace(PresetConfig(), width=width)
     config = dataclasses.replace(config, preset=preset_config)
     config.validate()
 

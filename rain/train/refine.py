@@ -21,12 +21,11 @@ import torch
 import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
-from rain.config import RefinerConfig
 from rain.images import to_tensor, to_uint8
 from rain.models.refiner import Refiner
 from rain.pipeline import RainPipeline
 from rain.train import loop
-from rain.train.config import HELD_OUT_SEED_START, TrainConfig
+from rain.train.config import HELD_OUT_SEED_START, TrainConfig, kept_setting
 from rain.train.data import world_clip
 from rain.worlds.options import world_config
 
@@ -90,15 +89,6 @@ def refiner_step(refiner: torch.nn.Module, batch: dict, generator: torch.Generat
     return {"loss": F.mse_loss(refined.float(), batch["truths"])}
 
 
-def _kept(init: Path, has: RefinerConfig, field: str, asked: int, flag: str) -> int:
-    """A refiner's `field`: the model's own when it has a refiner (asking for another is refused), else `asked`
-    (0: the default)."""
-    own = getattr(has, field)
-    if has.width and asked and asked != own:
-        raise ValueError(f"{init} has a refiner of {field} {own}; {flag} {asked} cannot change it")
-    return own if has.width else asked or getattr(RefinerConfig(), field)
-
-
 def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `refiner` from the model folder `init` (its other parts frozen); exports `out/model`."""
     if cfg.refiner < 0 or cfg.refiner_clips < 1 or cfg.refiner_frames < 1:
@@ -107,8 +97,8 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     models, config = load_models(init)
     if not (cfg.refiner or config.refiner.width):
         raise ValueError(f"{init} has no refiner: give --refiner WIDTH to grow one")
-    width = _kept(init, config.refiner, "width", cfg.refiner, "--refiner")
-    levels = _kept(init, config.refiner, "levels", cfg.refiner_levels, "--refiner-levels")
+    width = kept_setting(init, config.refiner, "width", cfg.refiner, "--refiner")
+    levels = kept_setting(init, config.refiner, "levels", cfg.refiner_levels, "--refiner-levels")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     torch.manual_seed(cfg.seed)
