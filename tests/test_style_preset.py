@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import random_images
+from test_colour_skip import set_map, tiny_pixel
 from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig, RefinerConfig, tiny
 from rain.images import to_tensor, to_uint8
@@ -116,6 +117,26 @@ def test_training_the_pile_sees_the_frozen_preset_in_the_entering_frames(rng):
     expected = models.preset(conditions[0].transpose(0, 1), reference)
     torch.testing.assert_close(entering[0].transpose(0, 1), expected)
     assert not any(p.requires_grad for p in objective.preset.parameters())
+
+
+def test_a_colour_skip_behind_a_preset_copies_the_restyled_frames(rng):
+    """The shipped style model's layout (session 18): a colour skip from the condition maps the *restyled* camera
+    frame. Set to the identity, every frame the pile emits is the preset's restyling of its camera frame."""
+    pixel = tiny_pixel("condition")
+    pile = dataclasses.replace(pixel.pile, entry="latent", strength=0.6, strength_min=0.4)
+    config = dataclasses.replace(pixel, pile=pile, preset=PresetConfig(width=4, knots=8, size=32, hidden=16))
+    config.validate()
+    models = build_models(config, seed=0)
+    torch.nn.init.normal_(models.preset.mlp[-1].weight, std=0.5)  # a preset that visibly restyles
+    set_map(models.unet.skip, np.eye(3))
+    pipeline = RainPipeline(models, config, precision="fp32")
+    reference, conditions = random_images(rng, 1, config.resolution)[0], random_images(rng, 6, config.resolution)
+    frames = np.stack(list(pipeline.render(reference, conditions, seed=0)))
+    with torch.no_grad():
+        restyled = to_uint8(models.preset(to_tensor(conditions), to_tensor(reference)[None]))
+    assert frames.shape == restyled.shape
+    assert np.abs(frames.astype(int) - restyled).max() <= 1
+    assert np.abs(restyled.astype(int) - conditions).mean() > 5  # the camera frames themselves would fail
 
 
 def test_config_refuses_a_preset_without_an_img2img_pile():
