@@ -151,6 +151,9 @@ class PresetConfig:
     knots: int = 32  # points of the gradient map and of each per-channel tone curve
     size: int = 128  # side the reference is resized to before the reader
     hidden: int = 256  # width of the reader's MLP
+    # 0: the grey level mixes in a fixed sigma-1.5 blur (session 17's presets); > 0: it is Gaussian-blurred with a
+    # sigma read off the exemplar in 0..max_blur px, and the reader also sees the exemplar's full-resolution sharpness
+    max_blur: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,9 @@ class ModelConfig:
         preset = self.preset
         if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
             raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
+        if not 0 <= preset.max_blur <= 8:
+            raise ValueError(f"PresetConfig.max_blur must be 0 (a fixed blur mixed in) or a sigma up to 8 px, got "
+                             f"{preset.max_blur!r}")
         if preset.width and (self.pile.entry != "latent" or preset.knots < 2 or preset.size % 16):
             raise ValueError("a preset restyles the camera frames that enter an img2img pile: it needs pile.entry "
                              f"'latent', knots >= 2 and a size that is a multiple of 16; got {self.pile.entry!r}, "

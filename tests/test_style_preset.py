@@ -13,7 +13,7 @@ from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig, RefinerConfig, tiny
 from rain.images import to_tensor, to_uint8
 from rain.models import build_models
-from rain.models.style_preset import StylePreset, equalised, interp, rotate_hue
+from rain.models.style_preset import StylePreset, blurred_by, equalised, interp, rotate_hue, sharpness
 from rain.models.vae import encode
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig
@@ -22,7 +22,7 @@ from rain.train.objective import RainObjective
 from rain.train.preset import train_preset
 from rain.train.refine import stream_pairs
 from rain.worlds.options import world_config
-from rain.worlds.style_filters import Style, grade
+from rain.worlds.style_filters import Style, grade, palette
 from rain.worlds.style_world import StyleWorld
 
 
@@ -196,3 +196,44 @@ def test_equalisation_matches_opencv():
     grey_u8 = cv2.cvtColor(photo(7), cv2.COLOR_RGB2GRAY)
     ours = equalised(torch.from_numpy(grey_u8).float()[None, None] / 255)[0, 0].numpy() * 255
     assert np.abs(ours - cv2.equalizeHist(grey_u8)).max() <= 1
+
+
+def test_a_read_blur_matches_opencv_for_each_frame_and_reaches_the_palette_style_s_range():
+    import cv2
+
+    grey_u8 = cv2.cvtColor(photo(7), cv2.COLOR_RGB2GRAY)
+    x = torch.from_numpy(np.stack([grey_u8] * 3)).float()[:, None] / 255  # (3, 1, H, W)
+    sigmas = torch.tensor([0.5, 1.3, 2.5])  # the palette style blurs by 0.5..2.5 px
+    ours = blurred_by(x, sigmas, max_sigma=3.0)[:, 0].numpy() * 255
+    for frame, sigma in zip(ours, sigmas.tolist()):
+        ref = cv2.GaussianBlur(grey_u8.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+        assert np.abs(frame - ref).max() < 0.05
+    assert torch.allclose(blurred_by(x, torch.zeros(3), 3.0), x, atol=1e-6)  # sigma 0: the image itself
+    sigma = torch.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    blurred_by(x, sigma, 3.0).std().backward()
+    assert sigma.grad.abs().min() > 0  # the read sigma learns
+
+
+def test_sharpness_tells_a_blurred_exemplar_from_a_sharp_one():
+    style = Style("palette", (("palette", ((0, 0, 0), (255, 255, 255))), ("smooth", True), ("blur", 0.5),
+                              ("equalize", False)))
+    sharp = to_tensor(palette(photo(7), style)[None])
+    soft = to_tensor(palette(photo(7), dataclasses.replace(style, params=style.params[:2] + (("blur", 2.5),) +
+                                                             style.params[3:]))[None])
+    a, b = sharpness(sharp)[0], sharpness(soft)[0]
+    assert b[0] < a[0] and (b[1:] > a[1:]).all()  # fewer edges, and more of them survive a further blur
+
+
+def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sigma(tmp_path, rng):
+    config = preset_config()
+    models = build_models(config, seed=0)
+    save_models(models, config, tmp_path / "init")
+    cfg = TrainConfig(stage="preset", world="style", style_families="palette,grade", steps=1, batch_size=2,
+                      lr=1e-9, save_every=1, log_every=1, mixed_precision="no", preset_blur=3.0)
+    trained, trained_config = load_models(train_preset(cfg, tmp_path / "init", tmp_path / "run"))
+    assert trained_config.preset.max_blur == 3.0 and trained.preset.sharpness is not None
+    exemplar = to_tensor(random_images(rng, 1, 64))
+    with torch.no_grad():  # a zero-initialised sharpness input: the same controls (lr 1e-9 moves nothing visibly)
+        assert torch.allclose(trained.preset.read(exemplar), models.preset.read(exemplar), atol=1e-4)
+    with pytest.raises(ValueError, match="max_blur"):
+        dataclasses.replace(config, preset=dataclasses.replace(config.preset, max_blur=-1.0)).validate()

@@ -5,7 +5,8 @@ styled truth, and it blurs the content). A colour style is a global function of 
 reads it once per reference as a handful of photo-editing controls and applies them to every camera frame
 at full resolution, before the frame enters the pile:
 
-- a gradient map: each pixel's grey level (optionally blurred and equalised) looks up a colour ramp of ``knots`` colours;
+- a gradient map: each pixel's grey level (optionally blurred and equalised) looks up a colour ramp of ``knots`` colours
+  (with ``max_blur`` the blur is a Gaussian of a sigma read off the exemplar's sharpness);
 - a grade: hue rotation and saturation gain in HSV, a tone curve per RGB channel (``knots`` points), and a
   vignette;
 - a mix between the two.
@@ -122,6 +123,33 @@ def blurred(x: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
 
 
+def blurred_by(x: torch.Tensor, sigma: torch.Tensor, max_sigma: float) -> torch.Tensor:
+    """(n, 1, H, W) -> each image Gaussian-blurred with its own sigma (n,) in px (differentiable in sigma; reflect
+    padding; a sigma near 0 leaves the image as it is). The kernels span +-3 max_sigma."""
+    n, r = x.shape[0], max(1, int(3 * max_sigma))
+    t = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype).view(1, -1)
+    k = torch.exp(-t ** 2 / (2 * sigma.view(-1, 1).clamp(min=0.05) ** 2))
+    k = (k / k.sum(1, keepdim=True)).view(n, 1, 1, -1)  # (n, 1, 1, 2r + 1)
+    x = x.reshape(1, n, *x.shape[2:])  # the images as channels of one grouped conv
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k, groups=n)
+    x = F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.transpose(2, 3), groups=n)
+    return x.reshape(n, 1, *x.shape[2:])
+
+
+SHARPNESS_SIGMAS = (1.0, 2.0, 3.0)  # blurs whose edge energy, against the image's own, tells how blurred it is
+
+
+def sharpness(x: torch.Tensor) -> torch.Tensor:
+    """(n, 3, H, W) in [0, 1] -> (n, 1 + len(SHARPNESS_SIGMAS)): the log of the grey level's mean gradient
+    magnitude, and the share of it left after each blur of SHARPNESS_SIGMAS (near 1 for an already blurred image)."""
+    def edges(g: torch.Tensor) -> torch.Tensor:
+        return (g.diff(dim=-1).abs().mean((1, 2, 3)) + g.diff(dim=-2).abs().mean((1, 2, 3))).clamp(min=1e-6)
+    g = grey(x)
+    e0 = edges(g)
+    ratios = [edges(blurred(g, s)) / e0 for s in SHARPNESS_SIGMAS]
+    return torch.stack([e0.log(), *ratios], 1)
+
+
 def vignette(height: int, width: int, device: torch.device) -> torch.Tensor:
     """(1, 1, H, W) squared radius beyond 0.3 on a [-1, 1] grid (0 in the centre)."""
     yy = torch.linspace(-1, 1, height, device=device).view(1, 1, -1, 1)
@@ -148,6 +176,12 @@ class StylePreset(nn.Module):
         # knot i of the gradient map starts as the exemplar's colour at HSV value i / (k - 1), and learns which
         # values to mix instead (a palette's darkest colour is rarely black)
         i = torch.arange(k, dtype=torch.float32)
+        # with a read blur: the exemplar's full-resolution sharpness also enters the MLP's first layer (zero at the
+        # start, so a regrown preset reads what it read before; its blur control is then a sigma)
+        self.sharpness = nn.Linear(1 + len(SHARPNESS_SIGMAS), cfg.hidden) if cfg.max_blur > 0 else None
+        if self.sharpness is not None:
+            nn.init.zeros_(self.sharpness.weight)
+            nn.init.zeros_(self.sharpness.bias)
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -166,7 +200,10 @@ class StylePreset(nn.Module):
         feats = self.reader(x * 2 - 1)  # (n, 4w, size/16, size/16)
         pooled = torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1)  # (n, 8w)
         stats, by_value = colour_statistics(x, self.config.knots)
-        raw = self.mlp(torch.cat([pooled, stats], 1))  # (n, num_controls)
+        first = self.mlp[0](torch.cat([pooled, stats], 1))  # (n, hidden)
+        if self.sharpness is not None:
+            first = first + self.sharpness(sharpness(exemplar.float()))
+        raw = self.mlp[1:](first)  # (n, num_controls)
         n, k = raw.shape[0], self.config.knots
         ramp = torch.einsum("kj,njc->nck", self.ramp_mix.softmax(1), by_value)  # (n, 3, k)
         base = torch.linspace(0, 1, k, device=raw.device).view(1, 1, k)
@@ -199,8 +236,11 @@ class StylePreset(nn.Module):
         x = frames.float()
         # 1. the gradient map: (equalised) grey level -> the ramp's colour
         luma = grey(x)
-        b = c["blur"].view(-1, 1, 1, 1)
-        luma = (1 - b) * luma + b * blurred(luma)
+        if self.config.max_blur > 0:
+            luma = blurred_by(luma, c["blur"] * self.config.max_blur, self.config.max_blur)
+        else:
+            b = c["blur"].view(-1, 1, 1, 1)
+            luma = (1 - b) * luma + b * blurred(luma)
         e = c["equalise"].view(-1, 1, 1, 1)
         level = (1 - e) * luma + e * equalised(luma)
         mapped = interp(c["ramp"], level.expand(-1, 3, -1, -1))

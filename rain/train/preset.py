@@ -34,6 +34,20 @@ def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator
     return {"loss": mse, "psnr": 10 * torch.log10(1 / mse.detach())}
 
 
+def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
+    """`preset` with the config `config` (only `max_blur` may differ): the same weights, plus a zero-initialised
+    sharpness input when a read blur is new."""
+    if config == preset.config:
+        return preset
+    if dataclasses.replace(config, max_blur=preset.config.max_blur) != preset.config:
+        raise ValueError(f"a retrained preset keeps its shape ({preset.config}); only its blur can change, got {config}")
+    new = StylePreset(config)
+    missing, unexpected = new.load_state_dict(preset.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("sharpness.") for k in missing):
+        raise ValueError(f"cannot regrow the preset: missing {missing}, unexpected {unexpected}")
+    return new
+
+
 def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `preset` from the model folder `init` (its other parts frozen); exports `out/model`."""
     models, config = load_models(init)
@@ -45,12 +59,14 @@ def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
         raise ValueError(f"{init} is not an img2img model (pile.entry {config.pile.entry!r}): a preset restyles the "
                          "camera frames that enter an img2img pile")
     preset_config = own if own.width else dataclasses.replace(PresetConfig(), width=width)
+    if cfg.preset_blur:
+        preset_config = dataclasses.replace(preset_config, max_blur=cfg.preset_blur)
     config = dataclasses.replace(config, preset=preset_config)
     config.validate()
 
-    # 1. a fresh preset, or the model's own to retrain; samples from training seeds
+    # 1. a fresh preset, or the model's own to retrain (regrown if its blur changes); samples from training seeds
     torch.manual_seed(cfg.seed)
-    preset = models.preset if own.width else StylePreset(preset_config)
+    preset = regrown(models.preset, preset_config) if own.width else StylePreset(preset_config)
     stream = ClipStream(cfg.world, 1, config.resolution, cfg.seed, cfg.style_families, cfg.face_condition)
     loader = torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
