@@ -114,13 +114,8 @@ def rotate_hue(x: torch.Tensor, shift: torch.Tensor, gain: torch.Tensor) -> torc
 
 
 def blurred(x: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
-    """(n, 1, H, W) -> Gaussian-blurred (reflect padding)."""
-    r = int(3 * sigma)
-    t = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
-    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+    """(n, 1, H, W) -> Gaussian-blurred by one fixed sigma (reflect padding)."""
+    return blurred_by(x, x.new_full((x.shape[0],), sigma), sigma)
 
 
 def blurred_by(x: torch.Tensor, sigma: torch.Tensor, max_sigma: float) -> torch.Tensor:
