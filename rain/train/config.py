@@ -40,6 +40,7 @@ class TrainConfig:
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
     reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
     shift_loss: float = 0.0  # image/pile, with a reference shift: weight of a second MSE, the shift's mix of moved references alone against each true frame (supervises where the character went); 0: none
+    temporal_loss: float = 0.0  # image/pile, x_0-predicting models: weight of a second MSE, the predicted frames' frame-to-frame changes against the truth's, between neighbouring frames of one level (flicker); 0: none
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth

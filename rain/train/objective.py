@@ -121,7 +121,8 @@ class RainObjective(torch.nn.Module):
 
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
                  timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
-                 rollout: float = 0.0, jitter_grid: int = 1, shift_loss: float = 0.0) -> None:
+                 rollout: float = 0.0, jitter_grid: int = 1, shift_loss: float = 0.0,
+                 temporal_loss: float = 0.0) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
@@ -143,6 +144,11 @@ class RainObjective(torch.nn.Module):
             raise ValueError(f"shift_loss weighs the reference shift's own loss: >= 0, and > 0 only for a model with a "
                              f"reference shift; got {shift_loss} with reference_shift {config.unet.reference_shift}")
         self.shift_loss = shift_loss
+        if temporal_loss < 0 or (temporal_loss > 0 and config.scheduler.prediction_type != "sample"):
+            raise ValueError(f"temporal_loss weighs an MSE on frame-to-frame changes of the predicted frames: >= 0, "
+                             f"and > 0 only for a model that predicts the sample (x_0), got {temporal_loss} with "
+                             f"prediction_type {config.scheduler.prediction_type!r}")
+        self.temporal_loss = temporal_loss
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -195,14 +201,20 @@ class RainObjective(torch.nn.Module):
                                                      < self.cond_drop)
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
                        self.guidance.expand(b, -1), unconditional, content, return_moved=self.shift_loss > 0)
-        if self.shift_loss == 0:
-            return F.mse_loss(pred.float(), target)
+        pred, moved = pred if self.shift_loss > 0 else (pred, None)
+        loss = F.mse_loss(pred.float(), target)
 
         # 4. with a shift loss: the shift's mix of moved references alone should already show each true frame,
         # a direct signal for where the character went (the main loss reaches the shift only through the gate
         # and the colour maps)
-        pred, moved = pred
-        return F.mse_loss(pred.float(), target) + self.shift_loss * F.mse_loss(moved.float(), x0)
+        if moved is not None:
+            loss = loss + self.shift_loss * F.mse_loss(moved.float(), x0)
+
+        # 5. with a temporal loss: the predicted frames should change from frame to frame as the truth does
+        # (flicker is an error that changes between frames; the MSE above does not care whether errors hold still)
+        if self.temporal_loss > 0:
+            loss = loss + self.temporal_loss * change_loss(pred.float(), target, levels)
+        return loss
 
     def entering(self, conditions: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """The camera frames (b, 3, f, S, S) as they enter the pile: restyled by the model's frozen preset, if any."""
@@ -246,6 +258,16 @@ class RainObjective(torch.nn.Module):
         strength = pile_cfg.strength_min + (1 - pile_cfg.strength_min) * u  # (b,)
         per_clip = strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps, strength)
         return per_clip.gather(1, levels)  # (b, f)
+
+
+def change_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """MSE between the frame-to-frame changes of pred and of target (b, c, f, h, w), over the pairs of neighbouring
+    frames at one level (b, f) of the pile: the frames one UNet call estimates equally well (eval's flicker, in
+    latents; pairs across levels would tie a clean estimate to a noisier one). Zero when no pair shares a level."""
+    same = (levels[:, 1:] == levels[:, :-1]).to(pred.dtype)  # (b, f - 1)
+    error = pred - target  # (b, c, f, h, w)
+    changes = (error[:, :, 1:] - error[:, :, :-1]).pow(2).mean(dim=(1, 3, 4))  # (b, f - 1)
+    return (changes * same).sum() / same.sum().clamp(min=1)
 
 
 def sample_levels(config: ModelConfig, batch: int, frames: int, fill_prob: float, single_frames: bool,

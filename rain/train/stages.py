@@ -119,7 +119,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
         p.requires_grad_(not (single and ".motion_modules." in name))
     objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter,
                               cfg.solver_step, rollout=cfg.rollout, jitter_grid=cfg.jitter_grid,
-                              shift_loss=cfg.shift_loss).train()
+                              shift_loss=cfg.shift_loss, temporal_loss=cfg.temporal_loss).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
     loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
@@ -135,6 +135,7 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
         raise ValueError("--stage distill needs --teacher MODEL_DIR (a model trained with --timesteps bands)")
     unused = [flag for flag, on in (("--cond-drop", cfg.cond_drop), ("--context-jitter", cfg.context_jitter),
                                     ("--jitter-grid", cfg.jitter_grid != 1), ("--shift-loss", cfg.shift_loss),
+                                    ("--temporal-loss", cfg.temporal_loss),
                                     ("--rollout", cfg.rollout),
                                     ("--timesteps", cfg.timesteps != "levels"), ("--entry", cfg.entry),
                                     ("--anchor", cfg.anchor != -1)) if on]
