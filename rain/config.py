@@ -131,7 +131,7 @@ class SchedulerConfig:
     guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
 
 
-REFINER_LEVELS = (1, 2)  # rain/models/refiner.py: full + half resolution, or also a quarter-resolution level
+REFINER_LEVELS = (1, 2, 3)  # rain/models/refiner.py: full + half resolution, also a quarter, also an eighth
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class RefinerConfig:
     """Beyond the paper: a full-resolution refiner after the decoder (rain/models/refiner.py)."""
 
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
-    levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field)
+    levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
 
 
 @dataclass(frozen=True)

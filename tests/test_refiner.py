@@ -12,7 +12,7 @@ from rain.checkpoint import load_models, save_models
 from rain.config import RefinerConfig, tiny
 from rain.images import square, to_tensor
 from rain.models import build_models
-from rain.models.refiner import Refiner
+from rain.models.refiner import Refiner, deepened
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.refine import train_refiner
@@ -106,6 +106,27 @@ def test_a_two_level_refiner_trains_saves_loads_and_keeps_its_levels(tmp_path):
     with pytest.raises(ValueError, match="a multiple of 4"):
         trained.refiner(*[torch.rand(1, 3, 34, 34)] * 3)
     with pytest.raises(ValueError, match="RefinerConfig.levels"):
-        dataclasses.replace(trained_config, refiner=RefinerConfig(width=4, levels=3)).validate()
-    with pytest.raises(ValueError, match=r"levels in \(1, 2\)"):
-        Refiner(4, 3)
+        dataclasses.replace(trained_config, refiner=RefinerConfig(width=4, levels=4)).validate()
+    with pytest.raises(ValueError, match=r"levels in \(1, 2, 3\)"):
+        Refiner(4, 4)
+
+    # a larger --refiner-levels deepens the trained refiner: its new eighth-resolution level is trained and saved
+    deep = train_refiner(dataclasses.replace(cfg, refiner=0, refiner_levels=3), model, tmp_path / "deep")
+    deep_models, deep_config = load_models(deep)
+    assert deep_config.refiner.levels == 3 and deep_models.refiner.levels == 3
+    assert any(name.startswith("body.1.inner.") for name in deep_models.refiner.state_dict())
+
+
+def test_a_deepened_refiner_draws_what_it_drew_until_trained():
+    torch.manual_seed(0)
+    trained = Refiner(4, 2)
+    torch.nn.init.normal_(trained.out.weight, std=0.1)  # as if trained: not the identity
+    deeper = deepened(trained, 3)
+    frames, conditions, reference = (torch.rand(2, 3, 32, 32) for _ in range(3))
+    before = trained(frames, conditions, reference[:1])
+    assert not torch.allclose(before, frames)
+    assert torch.allclose(deeper(frames, conditions, reference[:1]), before)
+    assert deeper.body[1].inner.down.weight.abs().sum() > 0  # the new level starts random inside, zero at its exit
+    for levels in (1, 2):
+        with pytest.raises(ValueError, match="deepens from 2 or more levels"):
+            deepened(Refiner(4, levels), 2 if levels == 2 else 3)

@@ -14,7 +14,9 @@ Layout (width w): 3x3 conv of the 9 input channels to w at full resolution; a st
 half resolution; two residual blocks there; a 1x1 conv and a pixel shuffle back to w at full resolution,
 added to the first layer's features; a 3x3 conv to the RGB correction. With `levels` 2, a quarter-resolution
 level (a strided conv to 4w, a residual block, a 1x1 conv and a pixel shuffle back, added) sits between the two
-half-resolution blocks: ~3x the receptive field for ~1.5x the cost.
+half-resolution blocks: ~3x the receptive field for ~1.5x the cost. Each further level nests the same detour one
+resolution lower (levels 3: an eighth-resolution level at 8w, ~2x the receptive field again for ~1.3x the cost);
+`deepened` adds levels to a trained refiner without changing what it draws.
 """
 
 from __future__ import annotations
@@ -39,16 +41,24 @@ class _Residual(nn.Module):
 
 
 class _Lower(nn.Module):
-    """A residual detour through half the resolution and twice the channels of its input."""
+    """A residual detour through half the resolution and twice the channels of its input; with `depth` > 1 the
+    detour holds a further one (`inner`) after its residual block. A nested detour's last conv starts at zero, so
+    deepening a trained refiner (`deepened`) starts from what it drew."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, depth: int = 1) -> None:
         super().__init__()
         self.down = nn.Conv2d(channels, 2 * channels, kernel_size=3, stride=2, padding=1)
         self.body = _Residual(2 * channels)
+        self.inner = _Lower(2 * channels, depth - 1) if depth > 1 else None
+        if self.inner is not None:
+            nn.init.zeros_(self.inner.up.weight)
+            nn.init.zeros_(self.inner.up.bias)
         self.up = nn.Conv2d(2 * channels, 4 * channels, kernel_size=1)  # then a pixel shuffle back
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + F.pixel_shuffle(self.up(self.body(F.silu(self.down(x)))), 2)
+        h = self.body(F.silu(self.down(x)))
+        h = h if self.inner is None else self.inner(h)
+        return x + F.pixel_shuffle(self.up(h), 2)
 
 
 class Refiner(nn.Module):
@@ -59,7 +69,7 @@ class Refiner(nn.Module):
         self.width, self.levels = width, levels
         self.inp = nn.Conv2d(INPUTS, width, kernel_size=3, padding=1)
         self.down = nn.Conv2d(width, 2 * width, kernel_size=3, stride=2, padding=1)
-        lower = [_Lower(2 * width)] if levels == 2 else []
+        lower = [_Lower(2 * width, levels - 1)] if levels >= 2 else []
         self.body = nn.Sequential(_Residual(2 * width), *lower, _Residual(2 * width))
         self.up = nn.Conv2d(2 * width, 4 * width, kernel_size=1)  # then a pixel shuffle: w channels, twice the size
         self.out = nn.Conv2d(width, 3, kernel_size=3, padding=1)
@@ -80,3 +90,15 @@ class Refiner(nn.Module):
         x = self.body(F.silu(self.down(skip)))  # (n, 2w, H/2, W/2)
         x = F.silu(F.pixel_shuffle(self.up(x), 2) + skip)  # (n, w, H, W)
         return frames.float() + self.out(x).float()
+
+
+def deepened(trained: Refiner, levels: int) -> Refiner:
+    """A refiner with `levels` (more than `trained` has, which must be at least 2) holding `trained`'s weights; the
+    new levels start as the identity, so it draws what `trained` drew."""
+    if trained.levels < 2 or levels <= trained.levels:
+        raise ValueError(f"a refiner deepens from 2 or more levels to more; got {trained.levels} -> {levels}")
+    deeper = Refiner(trained.width, levels)
+    missing, unexpected = deeper.load_state_dict(trained.state_dict(), strict=False)
+    if unexpected or not all(".inner." in k for k in missing):
+        raise RuntimeError(f"deepening a refiner: unexpected {unexpected}, missing {missing}")
+    return deeper

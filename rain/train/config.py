@@ -46,7 +46,7 @@ class TrainConfig:
     latent_l2: float = 1e-3  # autoencoder: keeps latents small and smooth
     crop: int = 0  # autoencoder, refiner: train on random square crops of this size (both are fully convolutional); 0 = whole frames
     refiner: int = 0  # refiner: grow a refiner of this width on a model without one (rain/models/refiner.py); 0 keeps (retrains) the model's
-    refiner_levels: int = 0  # refiner: 1 or 2 levels (rain/models/refiner.py) when growing one (0: 1); 0 keeps (retrains) the model's
+    refiner_levels: int = 0  # refiner: 1, 2 or 3 levels (rain/models/refiner.py) when growing one (0: 1); more than a model's refiner of 2+ levels has deepens it (the new levels start as the identity); 0 keeps (retrains) the model's
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
     style_preset: int = 0  # preset: grow a style preset of this width on an img2img model without one (rain/models/style_preset.py); 0 keeps (retrains) the model's

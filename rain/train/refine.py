@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
 from rain.images import to_tensor, to_uint8
-from rain.models.refiner import Refiner
+from rain.models.refiner import Refiner, deepened
 from rain.pipeline import RainPipeline
 from rain.train import loop
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig, kept_setting
@@ -98,14 +98,17 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     if not (cfg.refiner or config.refiner.width):
         raise ValueError(f"{init} has no refiner: give --refiner WIDTH to grow one")
     width = kept_setting(init, config.refiner, "width", cfg.refiner, "--refiner")
-    levels = kept_setting(init, config.refiner, "levels", cfg.refiner_levels, "--refiner-levels")
+    deeper = bool(config.refiner.width) and cfg.refiner_levels > config.refiner.levels
+    levels = cfg.refiner_levels if deeper else kept_setting(init, config.refiner, "levels", cfg.refiner_levels,
+                                                            "--refiner-levels")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
+    # (deepened: its new levels start as the identity)
     torch.manual_seed(cfg.seed)
-    fresh = Refiner(width, levels)
+    fresh = deepened(models.refiner, levels) if deeper else Refiner(width, levels)
     pipeline = RainPipeline(dataclasses.replace(models, refiner=None), config)
     pairs = stream_pairs(pipeline, cfg)
-    if config.refiner.width:
+    if config.refiner.width and not deeper:
         fresh.load_state_dict(models.refiner.state_dict())
 
     # 2. the refiner alone, on crops
