@@ -128,6 +128,22 @@ def test_bench_skips_a_mode_without_a_model(tmp_path):
     assert result["compare"]["pile"]["frames_scored"] == 24  # the given model is still compared
 
 
+def test_bench_measures_a_model_with_a_colour_skip_from_the_condition(tmp_path):
+    """The style tier's models (a colour skip from the restyled frame) as --model: the FLOP count and the pile
+    section run (the UNet call gets a stand-in of the conditions' latents); --compare-frames 0 skips the
+    samplers' comparison, which drives a body world."""
+    from test_colour_skip import tiny_pixel
+
+    config = tiny_pixel("condition")
+    save_models(RainPipeline.from_config(config).models, config, tmp_path / "model")
+    args = ["bench", *TINY_BENCH[2:], "--model", str(tmp_path / "model"), "--modes", "body", "--compare-frames", "0",
+            "--json", str(tmp_path / "b.json")]
+    assert rain_main(args) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert "compare" not in result and result["flops"]["unet"]["flops_per_call"] > 0
+    assert result["pile"]["calls"] == 12 and result["pile"]["fps_steady"] > 0
+
+
 def test_chunked_sampler_slides_with_overlap(tiny_pipeline):
     from rain.bench.samplers import ChunkedSampler
 

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", nargs="+", choices=["body", "face", "style"], default=["body"])
     p.add_argument("--frames", type=int, default=10_000, help="long stream (body, with detection)")
     p.add_argument("--short-frames", type=int, default=1_000, help="every other end-to-end stream")
-    p.add_argument("--compare-frames", type=int, default=400, help="frames per method in the comparison")
+    p.add_argument("--compare-frames", type=int, default=400, help="frames per method in the comparison (0 skips it; it drives a body world)")
     p.add_argument("--chunk-window", type=int, default=16)
     p.add_argument("--chunk-overlap", type=int, default=4)
     p.add_argument("--flop-reps", type=int, default=10)
@@ -138,7 +138,8 @@ def run(args: argparse.Namespace) -> dict:
     result["modes"] = measure_modes(args, streaming, compile_seconds)
     detected = next((m["with_detection"] for m in result["modes"].values() if "with_detection" in m), None)
     result["where_time_goes"] = detected["ms_per_frame_by_stage"] if detected else None
-    result["compare"] = compare(pipeline, args.compare_frames, args.chunk_window, args.chunk_overlap)
+    if args.compare_frames:  # the samplers' comparison drives a body world (not a style model's latent entry)
+        result["compare"] = compare(pipeline, args.compare_frames, args.chunk_window, args.chunk_overlap)
     result["flops"] = flops_report(pipeline, args.flop_reps, args.matmul_size)
     if args.calls:
         result["pile"] = pile_flatness(streaming, args.calls, args.window)

@@ -48,7 +48,10 @@ def unet_call(pipeline: RainPipeline, latents: torch.Tensor, levels: torch.Tenso
     unet_in = latents
     if pipeline.config.pile.reference_input:
         unet_in = reference_input(latents, pipeline.schedule.pure_noise(levels)[None], ref.latents)
-    source = colour_source(pipeline.config.unet.colour_skip, ref.latents, None, latents.shape[2])  # not "condition"
+    # a colour skip from the condition gets the latents themselves as a stand-in of the conditions' latents: same
+    # shapes, same cost (what the FLOP count and the timing measure; the comparison drives noise-entry models only)
+    stand_in = latents if pipeline.config.unet.colour_skip == "condition" else None
+    source = colour_source(pipeline.config.unet.colour_skip, ref.latents, stand_in, latents.shape[2])
     return pipeline.models.unet(unet_in, pipeline.schedule.timesteps[levels][None], ref.image_embeds, pose,
                                 pipeline.guidance, ReferenceRead(ref.tokens, latents.shape[2]), source)
 
