@@ -154,6 +154,10 @@ class PresetConfig:
     # 0: the grey level mixes in a fixed sigma-1.5 blur (session 17's presets); > 0: it is Gaussian-blurred with a
     # sigma read off the exemplar in 0..max_blur px, and the reader also sees the exemplar's full-resolution sharpness
     max_blur: float = 0.0
+    # a stream (and a pile stage's frozen preset): equalise the grey level fully or not at all, on the side the reader
+    # leans to, instead of the reader's hedge (a half-equalised grey changes with every frame's histogram, a flicker
+    # no style has). While the preset stage trains the reader, the control stays a soft mix (it needs the gradient)
+    snap_equalise: bool = False
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,29 @@ def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sig
         assert torch.allclose(trained.preset.read(exemplar), models.preset.read(exemplar), atol=1e-4)
     with pytest.raises(ValueError, match="max_blur"):
         dataclasses.replace(config, preset=dataclasses.replace(config.preset, max_blur=-1.0)).validate()
+
+
+def test_a_snapping_preset_equalises_fully_or_not_at_all_except_while_it_learns(rng):
+    """PresetConfig.snap_equalise: a frozen preset (a stream, a pile stage) takes the side the reader leans to; the
+    preset stage's reader keeps the soft mix it needs a gradient through."""
+    k = 8
+    soft, snap = (StylePreset(PresetConfig(width=4, knots=k, size=32, hidden=16, snap_equalise=s)) for s in (False, True))
+    snap.load_state_dict(soft.state_dict())
+    frames = to_tensor(random_images(rng, 2, 64))
+
+    def leaning(logit: float) -> torch.Tensor:  # the gradient map only, equalised by sigmoid(logit)
+        raw = torch.zeros(1, soft.num_controls)
+        raw[0, -1], raw[0, 6 * k] = 30.0, logit
+        return raw
+
+    soft.eval(), snap.eval()
+    with torch.no_grad():
+        half = soft.apply(frames, leaning(0.8))
+        assert not torch.allclose(half, soft.apply(frames, leaning(30.0)), atol=1e-3)  # a hedge is its own image
+        assert torch.allclose(snap.apply(frames, leaning(0.8)), soft.apply(frames, leaning(30.0)), atol=1e-6)
+        assert torch.allclose(snap.apply(frames, leaning(-0.8)), soft.apply(frames, leaning(-30.0)), atol=1e-6)
+        snap.train()
+        assert torch.allclose(snap.apply(frames, leaning(0.8)), half)
+    config = dataclasses.replace(preset_config(), preset=PresetConfig(width=4, knots=k, size=32, hidden=16,
+                                                                      snap_equalise=True))
+    assert RainPipeline.from_config(config, precision="fp32").models.preset.training is False  # streams snap

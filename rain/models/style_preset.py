@@ -237,6 +237,8 @@ class StylePreset(nn.Module):
             b = c["blur"].view(-1, 1, 1, 1)
             luma = (1 - b) * luma + b * blurred(luma)
         e = c["equalise"].view(-1, 1, 1, 1)
+        if self.config.snap_equalise and not self.training:  # the reader's side, not its hedge (PresetConfig)
+            e = (e > 0.5).to(e.dtype)
         level = (1 - e) * luma + e * equalised(luma)
         mapped = interp(c["ramp"], level.expand(-1, 3, -1, -1))
         # 2. the grade: hue and saturation, tone curves, vignette
