@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", nargs="+", choices=["body", "face", "style"], default=["body"])
     p.add_argument("--frames", type=int, default=10_000, help="long stream (body, with detection)")
     p.add_argument("--short-frames", type=int, default=1_000, help="every other end-to-end stream")
-    p.add_argument("--compare-frames", type=int, default=400, help="frames per method in the comparison (0 skips it; it drives a body world)")
+    p.add_argument("--compare-frames", type=int, default=400,
+                   help="frames per method in the comparison (0 skips it; it drives a body world)")
     p.add_argument("--chunk-window", type=int, default=16)
     p.add_argument("--chunk-overlap", type=int, default=4)
     p.add_argument("--flop-reps", type=int, default=10)
