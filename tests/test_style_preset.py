@@ -17,9 +17,9 @@ from rain.models.style_preset import StylePreset, blurred_by, equalised, interp,
 from rain.models.vae import encode
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig
-from rain.train.data import world_clip
+from rain.train.data import ClipStream, world_clip
 from rain.train.objective import RainObjective
-from rain.train.preset import train_preset
+from rain.train.preset import PresetSamples, control_loss, palette_controls, preset_step, train_preset
 from rain.train.refine import stream_pairs
 from rain.worlds.options import world_config
 from rain.worlds.style_filters import Style, grade, palette
@@ -163,10 +163,59 @@ def test_the_preset_stage_grows_trains_saves_and_loads_a_preset(tmp_path, rng):
         train_preset(dataclasses.replace(cfg, style_preset=8), model, tmp_path / "run2")
     with pytest.raises(ValueError, match="no preset"):
         train_preset(dataclasses.replace(cfg, style_preset=0), tmp_path / "init", tmp_path / "run3")
+    with pytest.raises(ValueError, match="the style world"):
+        train_preset(dataclasses.replace(cfg, world="body", style_families=""), tmp_path / "init", tmp_path / "run5")
     noise_model = tiny()
     save_models(build_models(noise_model, seed=0), noise_model, tmp_path / "noise")
     with pytest.raises(ValueError, match="not an img2img model"):
         train_preset(cfg, tmp_path / "noise", tmp_path / "run4")
+
+
+def test_preset_samples_are_the_clip_streams_samples_with_the_controls_their_style_fixes():
+    """The supervised stage draws the very samples of the unsupervised one, and labels palettes only."""
+    ours, theirs = iter(PresetSamples(64, 5, "palette,grade")), iter(ClipStream("style", 1, 64, 5, "palette,grade"))
+    families = set()
+    for _ in range(6):
+        a, b = next(ours), next(theirs)
+        assert all(torch.equal(a[k], b[k]) for k in ("reference", "conditions", "frames"))
+        families.add(float(a["palette"]))
+        if a["palette"]:
+            assert 0.5 <= float(a["blur"]) <= 2.5 and float(a["equalise"]) in (0.0, 1.0)
+        else:
+            assert float(a["blur"]) == 0 and float(a["equalise"]) == 0
+    assert families == {0.0, 1.0}
+    style = Style("palette", (("palette", ((0, 0, 0), (255, 255, 255))), ("smooth", True), ("blur", 1.25),
+                              ("equalize", True)))
+    assert {k: float(v) for k, v in palette_controls(style).items()} == {"palette": 1.0, "equalise": 1.0, "blur": 1.25}
+
+
+def test_the_control_loss_pulls_a_palettes_controls_to_its_style_and_leaves_other_families_alone():
+    batch = {"palette": torch.tensor([1.0, 0.0]), "equalise": torch.tensor([1.0, 0.0]), "blur": torch.tensor([1.5, 0.0])}
+    right = {"mix": torch.tensor([1.0, 0.3]), "equalise": torch.tensor([1.0, 0.7]), "blur": torch.tensor([0.5, 0.9])}
+    assert float(control_loss(right, batch, max_blur=3.0)) < 1e-4  # the grade's controls do not count
+    hedge = {k: v.clone().requires_grad_(True) for k, v in
+             {"mix": torch.tensor([0.8, 0.3]), "equalise": torch.tensor([0.3, 0.7]), "blur": torch.tensor([0.3, 0.9])}.items()}
+    loss = control_loss(hedge, batch, max_blur=3.0)
+    loss.backward()
+    assert float(loss) > 1.0
+    assert hedge["mix"].grad[0] < 0 and hedge["equalise"].grad[0] < 0 and hedge["blur"].grad[0] < 0  # towards the style
+    assert all(float(v.grad[1]) == 0 for v in hedge.values())
+    assert float(control_loss(hedge, {**batch, "palette": torch.zeros(2)}, max_blur=3.0)) == 0
+
+
+def test_a_supervised_preset_step_adds_the_control_loss_and_learns_from_it():
+    preset = StylePreset(PresetConfig(width=4, knots=8, size=32, hidden=16, max_blur=3.0))
+    batch = next(iter(torch.utils.data.DataLoader(PresetSamples(32, 1, "palette"), batch_size=4)))
+    plain = preset_step(preset, batch, None)
+    supervised = preset_step(preset, batch, None, supervision=0.5)
+    assert "controls" not in plain and float(supervised["controls"]) > 0
+    assert torch.allclose(supervised["loss"], plain["loss"] + 0.5 * supervised["controls"])
+    optimiser = torch.optim.Adam(preset.parameters(), lr=1e-2)
+    for _ in range(30):
+        optimiser.zero_grad()
+        preset_step(preset, batch, None, supervision=1.0)["loss"].backward()
+        optimiser.step()
+    assert float(preset_step(preset, batch, None, supervision=1.0)["controls"]) < 0.5 * float(supervised["controls"])
 
 
 def test_a_refiner_behind_a_preset_sees_the_restyled_camera_frames(rng):

@@ -36,10 +36,17 @@ class ClipStream(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, worker])
         while True:
             # each clip is a fresh world drawn from a training seed (< HELD_OUT_SEED_START)
-            clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
-            clip = world_clip(self.world, clip_rng, self.num_frames, self.size, self.config)
-            yield {
-                "reference": to_tensor(clip.reference),
-                "conditions": to_tensor(clip.conditions).transpose(0, 1),
-                "frames": to_tensor(clip.frames).transpose(0, 1),
-            }
+            yield self.sample(np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START))))
+
+    def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """One clip of a fresh world drawn with `rng`, as tensors."""
+        return clip_tensors(world_clip(self.world, rng, self.num_frames, self.size, self.config))
+
+
+def clip_tensors(clip) -> dict[str, torch.Tensor]:
+    """A world's clip -> reference (3, S, S), conditions and frames (3, T, S, S), all in [0, 1]."""
+    return {
+        "reference": to_tensor(clip.reference),
+        "conditions": to_tensor(clip.conditions).transpose(0, 1),
+        "frames": to_tensor(clip.frames).transpose(0, 1),
+    }
