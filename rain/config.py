@@ -158,6 +158,10 @@ class PresetConfig:
     # leans to, instead of the reader's hedge (a half-equalised grey changes with every frame's histogram, a flicker
     # no style has). While the preset stage trains the reader, the control stays a soft mix (it needs the gradient)
     snap_equalise: bool = False
+    # channels of a conv net over the exemplar's grey level at full resolution (pooled into the MLP's first layer, zero
+    # at the start): how blurred a palette's regions are shows in their fine outline, which the 128 px reader cannot
+    # see; 0: none
+    detail: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,6 +283,8 @@ class ModelConfig:
         preset = self.preset
         if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
             raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
+        if isinstance(preset.detail, bool) or not isinstance(preset.detail, int) or preset.detail < 0:
+            raise ValueError(f"PresetConfig.detail must be 0 (none) or a positive number of channels, got {preset.detail!r}")
         if not 0 <= preset.max_blur <= 8:
             raise ValueError(f"PresetConfig.max_blur must be 0 (a fixed blur mixed in) or a sigma up to 8 px, got "
                              f"{preset.max_blur!r}")

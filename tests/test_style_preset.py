@@ -288,6 +288,25 @@ def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sig
         dataclasses.replace(config, preset=dataclasses.replace(config.preset, max_blur=-1.0)).validate()
 
 
+def test_a_preset_regrown_with_a_detail_reader_reads_what_it_read_until_it_learns(tmp_path, rng):
+    config = dataclasses.replace(preset_config(), preset=dataclasses.replace(preset_config().preset, max_blur=3.0))
+    models = build_models(config, seed=0)
+    save_models(models, config, tmp_path / "init")
+    cfg = TrainConfig(stage="preset", world="style", style_families="palette,grade", steps=1, batch_size=2,
+                      lr=1e-9, save_every=1, log_every=1, mixed_precision="no", preset_detail=4)
+    trained, trained_config = load_models(train_preset(cfg, tmp_path / "init", tmp_path / "run"))
+    assert trained_config.preset.detail == 4 and trained.preset.detail is not None
+    exemplar = to_tensor(random_images(rng, 1, 64))
+    with torch.no_grad():  # the detail reader's output starts at zero: the same controls
+        assert torch.allclose(trained.preset.read(exemplar), models.preset.read(exemplar), atol=1e-4)
+    trained.preset.read(exemplar)[:, -2].sum().backward()  # the blur control: the detail reader's map gets a gradient
+    assert trained.preset.detail.out.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="detail reader of 4"):
+        train_preset(dataclasses.replace(cfg, preset_detail=8), tmp_path / "run" / "model", tmp_path / "run2")
+    with pytest.raises(ValueError, match="PresetConfig.detail"):
+        dataclasses.replace(config, preset=dataclasses.replace(config.preset, detail=-1)).validate()
+
+
 def test_a_snapping_preset_equalises_fully_or_not_at_all_except_while_it_learns(rng):
     """PresetConfig.snap_equalise: a frozen preset (a stream, a pile stage) takes the side the reader leans to; the
     preset stage's reader keeps the soft mix it needs a gradient through."""

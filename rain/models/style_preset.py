@@ -13,8 +13,8 @@ at full resolution, before the frame enters the pile:
 
 Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
 computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
-bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), into an MLP that outputs the
-controls. The gradient map starts from a learned mix of the exemplar's colours by HSV value, the MLP adds a
+bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), and with ``detail`` a conv net over
+its grey level at full resolution, into an MLP that outputs the controls. The gradient map starts from a learned mix of the exemplar's colours by HSV value, the MLP adds a
 residual; the grade starts at identity, and the mix starts at 2 % gradient map (near the camera frame).
 
 The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
@@ -152,6 +152,24 @@ def vignette(height: int, width: int, device: torch.device) -> torch.Tensor:
     return (xx ** 2 + yy ** 2 - 0.3).clamp(min=0)
 
 
+class DetailReader(nn.Module):
+    """(n, 1, H, W) grey level at full resolution -> (n, hidden): three 3x3 convs (the last two strided), the mean
+    and max of their features, and a linear map that starts at zero (a grown reader adds nothing at first)."""
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        c = channels
+        self.convs = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.SiLU(), nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),
+                                   nn.SiLU(), nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.SiLU())
+        self.out = nn.Linear(4 * c, hidden)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, grey_level: torch.Tensor) -> torch.Tensor:
+        feats = self.convs(grey_level * 2 - 1)  # (n, 2c, H/4, W/4)
+        return self.out(torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1))
+
+
 class StylePreset(nn.Module):
     """Exemplar -> controls (`read`); controls + frames -> restyled frames (`apply`)."""
 
@@ -177,6 +195,7 @@ class StylePreset(nn.Module):
         if self.sharpness is not None:
             nn.init.zeros_(self.sharpness.weight)
             nn.init.zeros_(self.sharpness.bias)
+        self.detail = DetailReader(cfg.detail, cfg.hidden) if cfg.detail else None
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -198,6 +217,8 @@ class StylePreset(nn.Module):
         first = self.mlp[0](torch.cat([pooled, stats], 1))  # (n, hidden)
         if self.sharpness is not None:
             first = first + self.sharpness(sharpness(exemplar.float()))
+        if self.detail is not None:
+            first = first + self.detail(grey(exemplar.float()))
         raw = self.mlp[1:](first)  # (n, num_controls)
         n, k = raw.shape[0], self.config.knots
         ramp = torch.einsum("kj,njc->nck", self.ramp_mix.softmax(1), by_value)  # (n, 3, k)

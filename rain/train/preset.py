@@ -78,15 +78,19 @@ def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator
 
 
 def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
-    """`preset` with the config `config` (only `max_blur` may differ): the same weights, plus a zero-initialised
-    sharpness input when a read blur is new."""
+    """`preset` with the config `config` (only `max_blur` and `detail` may differ): the same weights, plus
+    zero-initialised inputs for a read blur's sharpness or a detail reader that are new."""
     if config == preset.config:
         return preset
-    if dataclasses.replace(config, max_blur=preset.config.max_blur) != preset.config:
-        raise ValueError(f"a retrained preset keeps its shape ({preset.config}); only its blur can change, got {config}")
+    if dataclasses.replace(config, max_blur=preset.config.max_blur, detail=preset.config.detail) != preset.config:
+        raise ValueError(f"a retrained preset keeps its shape ({preset.config}); only its blur and detail reader can "
+                         f"change, got {config}")
+    if preset.config.detail and config.detail != preset.config.detail:
+        raise ValueError(f"the preset has a detail reader of {preset.config.detail} channels; it cannot change to "
+                         f"{config.detail}")
     new = StylePreset(config)
     missing, unexpected = new.load_state_dict(preset.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("sharpness.") for k in missing):
+    if unexpected or any(not k.startswith(("sharpness.", "detail.")) for k in missing):
         raise ValueError(f"cannot regrow the preset: missing {missing}, unexpected {unexpected}")
     return new
 
@@ -104,6 +108,8 @@ def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
     preset_config = own if own.width else dataclasses.replace(PresetConfig(), width=width)
     if cfg.preset_blur:
         preset_config = dataclasses.replace(preset_config, max_blur=cfg.preset_blur)
+    if cfg.preset_detail:
+        preset_config = dataclasses.replace(preset_config, detail=cfg.preset_detail)
     config = dataclasses.replace(config, preset=preset_config)
     config.validate()
 
