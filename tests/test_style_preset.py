@@ -273,13 +273,19 @@ def test_sharpness_tells_a_blurred_exemplar_from_a_sharp_one():
     assert b[0] < a[0] and (b[1:] > a[1:]).all()  # fewer edges, and more of them survive a further blur
 
 
-def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sigma(tmp_path, rng):
-    config = preset_config()
+def regrown_by_one_step(tmp_path, config, **option):
+    """A fresh model of `config` saved, one preset step with `option` at a learning rate that moves nothing, and the
+    result loaded: (the fresh models, the stage's config, the trained models, their config)."""
     models = build_models(config, seed=0)
     save_models(models, config, tmp_path / "init")
     cfg = TrainConfig(stage="preset", world="style", style_families="palette,grade", steps=1, batch_size=2,
-                      lr=1e-9, save_every=1, log_every=1, mixed_precision="no", preset_blur=3.0)
-    trained, trained_config = load_models(train_preset(cfg, tmp_path / "init", tmp_path / "run"))
+                      lr=1e-9, save_every=1, log_every=1, mixed_precision="no", **option)
+    return (models, cfg, *load_models(train_preset(cfg, tmp_path / "init", tmp_path / "run")))
+
+
+def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sigma(tmp_path, rng):
+    config = preset_config()
+    models, _, trained, trained_config = regrown_by_one_step(tmp_path, config, preset_blur=3.0)
     assert trained_config.preset.max_blur == 3.0 and trained.preset.sharpness is not None
     exemplar = to_tensor(random_images(rng, 1, 64))
     with torch.no_grad():  # a zero-initialised sharpness input: the same controls (lr 1e-9 moves nothing visibly)
@@ -290,11 +296,7 @@ def test_a_preset_regrown_with_a_read_blur_reads_what_it_read_and_blurs_by_a_sig
 
 def test_a_preset_regrown_with_a_detail_reader_reads_what_it_read_until_it_learns(tmp_path, rng):
     config = dataclasses.replace(preset_config(), preset=dataclasses.replace(preset_config().preset, max_blur=3.0))
-    models = build_models(config, seed=0)
-    save_models(models, config, tmp_path / "init")
-    cfg = TrainConfig(stage="preset", world="style", style_families="palette,grade", steps=1, batch_size=2,
-                      lr=1e-9, save_every=1, log_every=1, mixed_precision="no", preset_detail=4)
-    trained, trained_config = load_models(train_preset(cfg, tmp_path / "init", tmp_path / "run"))
+    models, cfg, trained, trained_config = regrown_by_one_step(tmp_path, config, preset_detail=4)
     assert trained_config.preset.detail == 4 and trained.preset.detail is not None
     exemplar = to_tensor(random_images(rng, 1, 64))
     with torch.no_grad():  # the detail reader's output starts at zero: the same controls
