@@ -14,8 +14,9 @@ at full resolution, before the frame enters the pile:
 Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
 computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
 bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), and with ``detail`` a conv net over
-its grey level at full resolution, into an MLP that outputs the controls. The gradient map starts from a learned mix of the exemplar's colours by HSV value, the MLP adds a
-residual; the grade starts at identity, and the mix starts at 2 % gradient map (near the camera frame).
+its grey level at full resolution, into an MLP that outputs the controls. The gradient map starts from a learned
+mix of the exemplar's colours by HSV value, the MLP adds a residual; the grade starts at identity, and the mix
+starts at 2 % gradient map (near the camera frame).
 
 The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
 changes exactly as the camera frame does. Cost: the read runs once per reference; applying it is a few

@@ -16,7 +16,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 
@@ -97,6 +96,8 @@ def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
 
 def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `preset` from the model folder `init` (its other parts frozen); exports `out/model`."""
+    if cfg.world != "style":
+        raise ValueError(f"a preset learns styles: train it on the style world, not {cfg.world!r}")
     models, config = load_models(init)
     own = config.preset
     width = kept_setting(init, own, "width", cfg.style_preset, "--style-preset")
@@ -116,8 +117,6 @@ def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
     # 1. a fresh preset, or the model's own to retrain (regrown if its blur changes); samples from training seeds
     torch.manual_seed(cfg.seed)
     preset = regrown(models.preset, preset_config) if own.width else StylePreset(preset_config)
-    if cfg.world != "style":
-        raise ValueError(f"a preset learns styles: train it on the style world, not {cfg.world!r}")
     stream = PresetSamples(config.resolution, cfg.seed, cfg.style_families)
     loader = torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
