@@ -56,9 +56,9 @@ def control_loss(controls: dict[str, torch.Tensor], batch: dict, max_blur: float
     """Mean over the batch's palette samples of BCE(mix, 1) + BCE(equalise, the style's flag), plus the squared
     blur error in units of `max_blur` when the preset reads a blur (0 for a batch without palettes)."""
     mask = batch["palette"]  # (b,)
-    bce = functools.partial(F.binary_cross_entropy, reduction="none")
-    terms = bce(controls["mix"].clamp(1e-6, 1 - 1e-6), torch.ones_like(mask))
-    terms = terms + bce(controls["equalise"].clamp(1e-6, 1 - 1e-6), batch["equalise"])
+    def bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    terms = bce(controls["mix"], torch.ones_like(mask)) + bce(controls["equalise"], batch["equalise"])
     if max_blur > 0:
         terms = terms + (controls["blur"] - batch["blur"] / max_blur) ** 2
     return (terms * mask).sum() / mask.sum().clamp(min=1)
