@@ -162,6 +162,9 @@ class PresetConfig:
     # at the start): how blurred a palette's regions are shows in their fine outline, which the 128 px reader cannot
     # see; 0: none
     detail: int = 0
+    # regions whose mean colour the reader sees, each picked out of the exemplar by a conv net of `width` channels
+    # (skin, sky, foliage: what a grade did to colours the content fixes; zero at the start); 0: none
+    memory: int = 0
 
 
 @dataclass(frozen=True)
@@ -283,8 +286,10 @@ class ModelConfig:
         preset = self.preset
         if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
             raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
-        if isinstance(preset.detail, bool) or not isinstance(preset.detail, int) or preset.detail < 0:
-            raise ValueError(f"PresetConfig.detail must be 0 (none) or a positive number of channels, got {preset.detail!r}")
+        for name in ("detail", "memory"):
+            value = getattr(preset, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")
         if not 0 <= preset.max_blur <= 8:
             raise ValueError(f"PresetConfig.max_blur must be 0 (a fixed blur mixed in) or a sigma up to 8 px, got "
                              f"{preset.max_blur!r}")

@@ -13,13 +13,13 @@ from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig, RefinerConfig, tiny
 from rain.images import to_tensor, to_uint8
 from rain.models import build_models
-from rain.models.style_preset import StylePreset, blurred_by, equalised, interp, rotate_hue, sharpness
+from rain.models.style_preset import MemoryColours, StylePreset, blurred_by, equalised, interp, rotate_hue, sharpness
 from rain.models.vae import encode
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig
 from rain.train.data import ClipStream, world_clip
 from rain.train.objective import RainObjective
-from rain.train.preset import PresetSamples, control_loss, palette_controls, preset_step, train_preset
+from rain.train.preset import PresetSamples, control_loss, preset_step, style_controls, train_preset
 from rain.train.refine import stream_pairs
 from rain.worlds.options import world_config
 from rain.worlds.style_filters import Style, grade, palette
@@ -172,21 +172,42 @@ def test_the_preset_stage_grows_trains_saves_and_loads_a_preset(tmp_path, rng):
 
 
 def test_preset_samples_are_the_clip_streams_samples_with_the_controls_their_style_fixes():
-    """The supervised stage draws the very samples of the unsupervised one, and labels palettes only."""
-    ours, theirs = iter(PresetSamples(64, 5, "palette,grade")), iter(ClipStream("style", 1, 64, 5, "palette,grade"))
+    """The supervised stage draws the very samples of the unsupervised one, and labels palettes and grades."""
+    ours = iter(PresetSamples(64, 5, "palette,grade", knots=8))
+    theirs = iter(ClipStream("style", 1, 64, 5, "palette,grade"))
     families = set()
     for _ in range(6):
         a, b = next(ours), next(theirs)
         assert all(torch.equal(a[k], b[k]) for k in ("reference", "conditions", "frames"))
+        assert float(a["palette"]) + float(a["grade"]) == 1 and a["curves"].shape == (3, 8)
         families.add(float(a["palette"]))
         if a["palette"]:
             assert 0.5 <= float(a["blur"]) <= 2.5 and float(a["equalise"]) in (0.0, 1.0)
+            assert float(a["hue"]) == 0 and float(a["saturation"]) == 1
         else:
             assert float(a["blur"]) == 0 and float(a["equalise"]) == 0
+            assert abs(float(a["hue"])) <= 40 / 180 and 0.2 <= float(a["saturation"]) <= 1.8
     assert families == {0.0, 1.0}
     style = Style("palette", (("palette", ((0, 0, 0), (255, 255, 255))), ("smooth", True), ("blur", 1.25),
                               ("equalize", True)))
-    assert {k: float(v) for k, v in palette_controls(style).items()} == {"palette": 1.0, "equalise": 1.0, "blur": 1.25}
+    labels = style_controls(style, 8)
+    assert {k: float(labels[k]) for k in ("palette", "equalise", "blur", "grade")} == \
+        {"palette": 1.0, "equalise": 1.0, "blur": 1.25, "grade": 0.0}
+
+
+def test_a_grades_labels_are_the_controls_that_reproduce_it():
+    """`style_controls` of a grade, written into a preset (no vignette), give the style world's own grade."""
+    img = photo(5)
+    style = Style("grade", (("hue", -23), ("sat", 1.5), ("contrast", 1.3), ("gamma", (0.7, 1.1, 1.35)),
+                            ("vignette", 0.0)))
+    labels = style_controls(style, 256)
+    assert float(labels["grade"]) == 1 and float(labels["palette"]) == 0
+    preset = StylePreset(PresetConfig(width=2, knots=256))
+    raw = torch.zeros(1, preset.num_controls)
+    raw[0, 256 * 3: 256 * 6] = (labels["curves"] - torch.linspace(0, 1, 256)).flatten()
+    raw[0, -6:] = torch.tensor([0.0, float(labels["hue"]), float(labels["saturation"].log()), -30.0, 0.0, -30.0])
+    out = preset.apply(to_tensor(img)[None], raw)[0].permute(1, 2, 0).numpy() * 255
+    assert psnr(out, grade(img, style)) > 35
 
 
 def test_the_control_loss_pulls_a_palettes_controls_to_its_style_and_leaves_other_families_alone():
@@ -203,9 +224,29 @@ def test_the_control_loss_pulls_a_palettes_controls_to_its_style_and_leaves_othe
     assert float(control_loss(hedge, {**batch, "palette": torch.zeros(2)}, max_blur=3.0)) == 0
 
 
+def test_the_control_loss_pulls_a_grades_hue_saturation_and_curves_to_its_style():
+    levels = torch.linspace(0, 1, 4)
+    truth = {"palette": torch.zeros(2), "equalise": torch.zeros(2), "blur": torch.zeros(2), "grade": torch.tensor([1.0, 0.0]),
+             "hue": torch.tensor([0.1, 0.0]), "saturation": torch.tensor([1.5, 1.0]),
+             "curves": torch.stack([levels.sqrt().expand(3, 4), levels.expand(3, 4)])}
+    free = {"mix": torch.tensor([0.3, 0.3]), "equalise": torch.tensor([0.7, 0.7]), "blur": torch.tensor([0.5, 0.5])}
+    right = {**free, "hue": truth["hue"].clone(), "saturation": torch.tensor([1.5, 0.4]),
+             "curves": torch.stack([levels.sqrt().expand(3, 4), levels.pow(2).expand(3, 4)])}
+    assert float(control_loss(right, truth, max_blur=3.0)) < 1e-6  # a grade's mix and the other family: free
+    wrong = {**free, "hue": torch.tensor([-0.1, 0.0]), "saturation": torch.tensor([0.8, 1.0]),
+             "curves": levels.expand(2, 3, 4).clone()}
+    wrong = {k: v.requires_grad_(True) for k, v in wrong.items()}
+    loss = control_loss(wrong, truth, max_blur=3.0)
+    loss.backward()
+    assert float(loss) > 0.5
+    assert wrong["hue"].grad[0] < 0 and wrong["saturation"].grad[0] < 0  # towards +0.1 turns and 1.5x
+    assert (wrong["curves"].grad[0, :, 1:3] < 0).all()  # sqrt lies above the identity between the ends
+    assert all(float(v.grad[1].abs().sum()) == 0 for v in wrong.values())
+
+
 def test_a_supervised_preset_step_adds_the_control_loss_and_learns_from_it():
     preset = StylePreset(PresetConfig(width=4, knots=8, size=32, hidden=16, max_blur=3.0))
-    batch = next(iter(torch.utils.data.DataLoader(PresetSamples(32, 1, "palette"), batch_size=4)))
+    batch = next(iter(torch.utils.data.DataLoader(PresetSamples(32, 1, "palette", knots=8), batch_size=4)))
     plain = preset_step(preset, batch, None)
     supervised = preset_step(preset, batch, None, supervision=0.5)
     assert "controls" not in plain and float(supervised["controls"]) > 0
@@ -333,3 +374,42 @@ def test_a_snapping_preset_equalises_fully_or_not_at_all_except_while_it_learns(
     config = dataclasses.replace(preset_config(), preset=PresetConfig(width=4, knots=k, size=32, hidden=16,
                                                                       snap_equalise=True))
     assert RainPipeline.from_config(config, precision="fp32").models.preset.training is False  # streams snap
+
+
+def test_memory_colours_are_the_mean_colours_where_each_map_looks():
+    """With the picking net swapped for fixed logits: a map that looks at the left half reads its colour, and focuses;
+    a map that looks everywhere reads the mean colour, and does not."""
+    memory = MemoryColours(maps=2, channels=2, hidden=8)
+    x = torch.zeros(1, 3, 64, 64)
+    x[:, 0, :, :32], x[:, 2, :, 32:] = 1.0, 1.0  # red left, blue right
+    logits = torch.zeros(1, 2, 8, 8)
+    logits[0, 0, :, :4] = 30.0  # map 0: the left half only
+
+    class Fixed(torch.nn.Module):
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            return logits
+
+    memory.convs = Fixed()
+    captured = {}
+    memory.out.register_forward_hook(lambda mod, args, out: captured.update(feats=args[0]))
+    assert float(memory(x).abs().sum()) == 0  # the zero map: a grown reader adds nothing at first
+    colours, focus = captured["feats"][0, :6].view(2, 3), captured["feats"][0, 6:]
+    assert torch.allclose(colours[0], torch.tensor([1.0, 0.0, 0.0]), atol=1e-4)
+    assert torch.allclose(colours[1], torch.tensor([0.5, 0.0, 0.5]), atol=1e-4)
+    assert abs(float(focus[0]) - 1 / 6) < 1e-3 and abs(float(focus[1])) < 1e-4  # half of 64 cells: 1 - 5/6
+
+
+def test_a_preset_regrown_with_memory_colours_reads_what_it_read_until_it_learns(tmp_path, rng):
+    config = preset_config()
+    models, cfg, trained, trained_config = regrown_by_one_step(tmp_path, config, preset_memory=3)
+    assert trained_config.preset.memory == 3 and trained.preset.memory is not None
+    exemplar = to_tensor(random_images(rng, 1, 64))
+    with torch.no_grad():
+        assert torch.allclose(trained.preset.read(exemplar), models.preset.read(exemplar), atol=1e-4)
+    k = config.preset.knots
+    trained.preset.read(exemplar)[:, 6 * k + 1].sum().backward()  # the hue control
+    assert trained.preset.memory.out.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="3 memory colours"):
+        train_preset(dataclasses.replace(cfg, preset_memory=5), tmp_path / "run" / "model", tmp_path / "run2")
+    with pytest.raises(ValueError, match="PresetConfig.memory"):
+        dataclasses.replace(config, preset=dataclasses.replace(config.preset, memory=-1)).validate()

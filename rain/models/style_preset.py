@@ -13,8 +13,8 @@ at full resolution, before the frame enters the pile:
 
 Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
 computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
-bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), and with ``detail`` a conv net over
-its grey level at full resolution, into an MLP that outputs the controls. The gradient map starts from a learned
+bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), with ``detail`` a conv net over
+its grey level at full resolution, and with ``memory`` the mean colours of regions a conv net picks out, into an MLP that outputs the controls. The gradient map starts from a learned
 mix of the exemplar's colours by HSV value, the MLP adds a residual; the grade starts at identity, and the mix
 starts at 2 % gradient map (near the camera frame).
 
@@ -24,6 +24,8 @@ element-wise ops per pixel.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -171,6 +173,33 @@ class DetailReader(nn.Module):
         return self.out(torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1))
 
 
+class MemoryColours(nn.Module):
+    """(n, 3, S, S) exemplar in [0, 1] -> (n, hidden): the mean colour of each of ``maps`` regions that a small conv
+    net picks out (a softmax over the exemplar's S/8 x S/8 cells) and how sharply it picks it, through a linear map
+    that starts at zero (a grown reader adds nothing at first).
+
+    A grade shows in what it did to colours the content fixes (skin, sky, foliage: "memory colours"), and only where
+    such content is; global colour statistics mix those pixels with everything else."""
+
+    def __init__(self, maps: int, channels: int, hidden: int) -> None:
+        super().__init__()
+        c = channels
+        self.convs = nn.Sequential(*[m for a, b in ((3, c), (c, 2 * c), (2 * c, 2 * c))
+                                     for m in (nn.Conv2d(a, b, 3, stride=2, padding=1), nn.SiLU())],
+                                   nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.SiLU(), nn.Conv2d(2 * c, maps, 1))
+        self.out = nn.Linear(4 * maps, hidden)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.convs(x * 2 - 1)  # (n, maps, S/8, S/8)
+        cells = logits.shape[2] * logits.shape[3]
+        weights = logits.flatten(2).softmax(2)  # (n, maps, cells): where each map looks
+        colours = torch.einsum("nmp,ncp->nmc", weights, F.adaptive_avg_pool2d(x, logits.shape[2:]).flatten(2))
+        focus = 1 + (weights * weights.clamp(min=1e-12).log()).sum(2) / math.log(cells)  # 1 - normalised entropy
+        return self.out(torch.cat([colours.flatten(1), focus], 1))
+
+
 class StylePreset(nn.Module):
     """Exemplar -> controls (`read`); controls + frames -> restyled frames (`apply`)."""
 
@@ -197,6 +226,7 @@ class StylePreset(nn.Module):
             nn.init.zeros_(self.sharpness.weight)
             nn.init.zeros_(self.sharpness.bias)
         self.detail = DetailReader(cfg.detail, cfg.hidden) if cfg.detail else None
+        self.memory = MemoryColours(cfg.memory, w, cfg.hidden) if cfg.memory else None
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -220,6 +250,8 @@ class StylePreset(nn.Module):
             first = first + self.sharpness(sharpness(exemplar.float()))
         if self.detail is not None:
             first = first + self.detail(grey(exemplar.float()))
+        if self.memory is not None:
+            first = first + self.memory(x)
         raw = self.mlp[1:](first)  # (n, num_controls)
         n, k = raw.shape[0], self.config.knots
         ramp = torch.einsum("kj,njc->nck", self.ramp_mix.softmax(1), by_value)  # (n, 3, k)

@@ -1,9 +1,9 @@
 """Stage `preset`: a style preset (rain/models/style_preset.py) for an img2img model, trained alone.
 
 1. Fresh style-world samples (training seeds): the exemplar, one camera frame as the pipeline sees it (the
-   condition image), that frame in the exemplar's style, and the controls the style fixes (`palette_controls`).
+   condition image), that frame in the exemplar's style, and the controls the style fixes (`style_controls`).
 2. Train only the preset: read the exemplar, restyle the camera frame, MSE against the styled truth; with
-   `--preset-supervision W`, plus W times a loss on the controls a palette fixes (`control_loss`).
+   `--preset-supervision W`, plus W times a loss on the controls a palette or a grade fixes (`control_loss`).
 3. Export the model folder with the preset (the other parts unchanged). The pile then receives restyled
    camera frames; a later pile stage on that folder trains the UNet on them (the preset stays frozen).
 """
@@ -25,43 +25,71 @@ from rain.models.style_preset import StylePreset
 from rain.train import loop
 from rain.train.config import TrainConfig, kept_setting
 from rain.train.data import ClipStream, clip_tensors
-from rain.worlds.style_filters import Style
+from rain.worlds.style_filters import Style, grade_curves
 from rain.worlds.style_world import StyleWorld
 
 logger = logging.getLogger(__name__)
 
 
-def palette_controls(style: Style) -> dict[str, torch.Tensor]:
-    """The preset controls a style of the world fixes. A palette is a pure gradient map (mix 1) of the grey level,
-    blurred by its sigma in px and equalised or not. Other families fix none of them (`palette` 0 masks them out:
-    a grade's best mix depends on how well the reader reads its tone curves)."""
-    palette = style.family == "palette"
+def style_controls(style: Style, knots: int) -> dict[str, torch.Tensor]:
+    """The preset controls a style of the world fixes.
+
+    - A palette is a pure gradient map (mix 1) of the grey level, blurred by its sigma in px and equalised or not.
+    - A grade is a hue rotation (in turns), a saturation gain, a tone curve per channel (at ``knots`` levels) and a
+      vignette; its best mix is left free (it depends on how well the reader reads the grade).
+    Other families fix none of them: the flags ``palette`` and ``grade`` (0 or 1) mask their terms out."""
+    palette, graded = style.family == "palette", style.family == "grade"
+    levels = np.linspace(0, 1, knots, dtype=np.float32)
+    curves = grade_curves(levels, style.get("gamma"), style.get("contrast")) if graded else np.tile(levels, (3, 1))
     return {"palette": torch.tensor(float(palette)),
             "equalise": torch.tensor(float(palette and bool(style.get("equalize")))),
-            "blur": torch.tensor(float(style.get("blur")) if palette else 0.0)}
+            "blur": torch.tensor(float(style.get("blur")) if palette else 0.0),
+            "grade": torch.tensor(float(graded)),
+            "hue": torch.tensor(style.get("hue") / 180.0 if graded else 0.0),
+            "saturation": torch.tensor(float(style.get("sat")) if graded else 1.0),
+            "curves": torch.as_tensor(curves, dtype=torch.float32)}
 
 
 class PresetSamples(ClipStream):
-    """`ClipStream`'s one-frame style clips (the same samples for a seed), with `palette_controls` of each."""
+    """`ClipStream`'s one-frame style clips (the same samples for a seed), with `style_controls` of each."""
 
-    def __init__(self, size: int, seed: int, style_families: str = "") -> None:
+    def __init__(self, size: int, seed: int, style_families: str = "", knots: int = PresetConfig.knots) -> None:
         super().__init__("style", 1, size, seed, style_families)
+        self.knots = knots
 
     def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         world = StyleWorld(rng, 1, self.size, self.config)
-        return {**clip_tensors(world.to_clip()), **palette_controls(world.style)}
+        return {**clip_tensors(world.to_clip()), **style_controls(world.style, self.knots)}
+
+
+# the spread of each grade control over the world's grades (hue +-40 / 180 turns, saturation 0.2-1.8, tone curves),
+# so that each of the grade's terms is near 1 for a reader that knows nothing
+GRADE_SCALES = {"hue": 0.13, "log_saturation": 0.55, "curves": 0.1}
 
 
 def control_loss(controls: dict[str, torch.Tensor], batch: dict, max_blur: float) -> torch.Tensor:
-    """Mean over the batch's palette samples of BCE(mix, 1) + BCE(equalise, the style's flag), plus the squared
-    blur error in units of `max_blur` when the preset reads a blur (0 for a batch without palettes)."""
+    """Mean over the batch of the terms its samples' families fix.
+
+    - Palettes: BCE(mix, 1) + BCE(equalise, the style's flag), plus the squared blur error in units of
+      `max_blur` when the preset reads a blur.
+    - Grades (when the batch carries them): the squared errors of the hue, the log saturation and the tone
+      curves, each in units of `GRADE_SCALES`, averaged.
+    0 for a batch of neither."""
     mask = batch["palette"]  # (b,)
     def bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), target, reduction="none")
     terms = bce(controls["mix"], torch.ones_like(mask)) + bce(controls["equalise"], batch["equalise"])
     if max_blur > 0:
         terms = terms + (controls["blur"] - batch["blur"] / max_blur) ** 2
-    return (terms * mask).sum() / mask.sum().clamp(min=1)
+    terms = terms * mask
+    if "grade" in batch:
+        mask = mask + batch["grade"]
+        s = GRADE_SCALES
+        grade = ((controls["hue"] - batch["hue"]) / s["hue"]) ** 2 \
+            + ((controls["saturation"].log() - batch["saturation"].log()) / s["log_saturation"]) ** 2 \
+            + ((controls["curves"] - batch["curves"]) / s["curves"]).pow(2).mean((1, 2))
+        terms = terms + grade / 3 * batch["grade"]
+    return terms.sum() / mask.sum().clamp(min=1)
 
 
 def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator, supervision: float = 0.0) -> dict:
@@ -77,19 +105,21 @@ def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator
 
 
 def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
-    """`preset` with the config `config` (only `max_blur` and `detail` may differ): the same weights, plus
-    zero-initialised inputs for a read blur's sharpness or a detail reader that are new."""
+    """`preset` with the config `config` (only `max_blur`, `detail` and `memory` may differ): the same weights, plus
+    zero-initialised inputs for a read blur's sharpness, a detail reader or memory colours that are new."""
     if config == preset.config:
         return preset
-    if dataclasses.replace(config, max_blur=preset.config.max_blur, detail=preset.config.detail) != preset.config:
-        raise ValueError(f"a retrained preset keeps its shape ({preset.config}); only its blur and detail reader can "
-                         f"change, got {config}")
-    if preset.config.detail and config.detail != preset.config.detail:
-        raise ValueError(f"the preset has a detail reader of {preset.config.detail} channels; it cannot change to "
-                         f"{config.detail}")
+    own = preset.config
+    if dataclasses.replace(config, max_blur=own.max_blur, detail=own.detail, memory=own.memory) != own:
+        raise ValueError(f"a retrained preset keeps its shape ({own}); only its blur, detail reader and memory colours "
+                         f"can change, got {config}")
+    for name, what in (("detail", "a detail reader of {} channels"), ("memory", "{} memory colours")):
+        if getattr(own, name) and getattr(config, name) != getattr(own, name):
+            raise ValueError(f"the preset has {what.format(getattr(own, name))}; it cannot change to "
+                             f"{getattr(config, name)}")
     new = StylePreset(config)
     missing, unexpected = new.load_state_dict(preset.state_dict(), strict=False)
-    if unexpected or any(not k.startswith(("sharpness.", "detail.")) for k in missing):
+    if unexpected or any(not k.startswith(("sharpness.", "detail.", "memory.")) for k in missing):
         raise ValueError(f"cannot regrow the preset: missing {missing}, unexpected {unexpected}")
     return new
 
@@ -111,16 +141,18 @@ def train_preset(cfg: TrainConfig, init: Path, out: Path) -> Path:
         preset_config = dataclasses.replace(preset_config, max_blur=cfg.preset_blur)
     if cfg.preset_detail:
         preset_config = dataclasses.replace(preset_config, detail=cfg.preset_detail)
+    if cfg.preset_memory:
+        preset_config = dataclasses.replace(preset_config, memory=cfg.preset_memory)
     config = dataclasses.replace(config, preset=preset_config)
     config.validate()
 
     # 1. a fresh preset, or the model's own to retrain (regrown if its blur changes); samples from training seeds
     torch.manual_seed(cfg.seed)
     preset = regrown(models.preset, preset_config) if own.width else StylePreset(preset_config)
-    stream = PresetSamples(config.resolution, cfg.seed, cfg.style_families)
+    stream = PresetSamples(config.resolution, cfg.seed, cfg.style_families, preset_config.knots)
     loader = torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
-    # 2. the preset alone (plus the controls a palette fixes, with --preset-supervision)
+    # 2. the preset alone (plus the controls a palette or grade fixes, with --preset-supervision)
     step = functools.partial(preset_step, supervision=cfg.preset_supervision)
     preset = loop.run(cfg, preset.train().requires_grad_(True), loader, step, out)
 

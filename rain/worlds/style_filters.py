@@ -127,15 +127,18 @@ def edge_ink(img: np.ndarray, s: Style) -> np.ndarray:
     return out
 
 
+def grade_curves(x: np.ndarray, gamma: tuple[float, float, float], contrast: float) -> np.ndarray:
+    """A grade's tone curve per RGB channel at levels x in [0, 1]: (3, len(x)) in [0, 1]."""
+    return np.stack([np.clip(0.5 + (x ** g - 0.5) * contrast, 0, 1) for g in gamma])
+
+
 def grade(img: np.ndarray, s: Style) -> np.ndarray:
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
     hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + s.get("hue")) % 180).astype(np.uint8)
     hsv[..., 1] = np.clip(hsv[..., 1].astype(np.float32) * s.get("sat"), 0, 255).astype(np.uint8)
     out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-    x = np.arange(256, dtype=np.float32) / 255.0
-    k = s.get("contrast")
-    lut = np.stack([np.clip(255 * (0.5 + (x ** g - 0.5) * k), 0, 255) for g in s.get("gamma")], 1)
-    out = np.stack([lut[:, c].astype(np.uint8)[out[..., c]] for c in range(3)], -1)
+    lut = 255 * grade_curves(np.arange(256, dtype=np.float32) / 255.0, s.get("gamma"), s.get("contrast"))
+    out = np.stack([lut[c].astype(np.uint8)[out[..., c]] for c in range(3)], -1)
     if s.get("vignette") > 0:
         h, w = out.shape[:2]
         yy, xx = np.ogrid[-1:1:h * 1j, -1:1:w * 1j]
