@@ -165,6 +165,9 @@ class PresetConfig:
     # regions whose mean colour the reader sees, each picked out of the exemplar by a conv net of `width` channels
     # (skin, sky, foliage: what a grade did to colours the content fixes; zero at the start); 0: none
     memory: int = 0
+    # channels of a separately trained grade reader (rain/models/grade_reader.py) whose parametric grade is the base
+    # of the preset's hue, saturation and tone-curve controls; 0: none
+    grade: int = 0
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ class ModelConfig:
         preset = self.preset
         if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
             raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
-        for name in ("detail", "memory"):
+        for name in ("detail", "memory", "grade"):
             value = getattr(preset, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")

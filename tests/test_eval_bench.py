@@ -168,6 +168,7 @@ def test_eval_command_writes_json(tmp_path, mode):
     result = json.loads((tmp_path / "e.json").read_text())
     assert {"pile", "no_temporal", "flicker_ratio", "drift"} <= set(result)
     assert result["mode"] == mode and 0 < result["pile"]["psnr"] < 60
+    assert (result["sequences"], result["frames"]) == (1, 9)  # the sample the numbers come from
     assert -1 <= result["pile"]["motion_corr"] <= 1 and result["pile"]["motion_ratio"] >= 0  # pooled over sequences
     assert (tmp_path / f"eval_{mode}.mp4").stat().st_size > 0 and (tmp_path / f"eval_{mode}.png").exists()
     assert ("condition_as_output" in result) == (mode == "style") and result["entry"] == "noise"

@@ -120,6 +120,8 @@ def test_ship_card_separates_drift_from_content():
     text = metrics_table(result)
     assert "first quarter 22.00 dB, last quarter 19.00 dB (ablation 16.50 -> 16.40 dB)" in text
     assert "(-1.00 dB)" in text and "last 14.20 dB (-0.80 dB)" in text and "beyond the content: -0.20 dB" in text
+    assert "held-out sequences x" not in text  # an eval from before 2026-12-06 does not record its sample
+    assert metrics_table({**result, "sequences": 16, "frames": 96}).startswith("16 held-out sequences x 96 frames.\n")
 
 
 def test_face_condition_style_goes_from_eval_to_ship_to_the_live_conditioner(tmp_path, model):

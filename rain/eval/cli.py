@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=sorted(WORLDS), default="motion")
     p.add_argument("--model", type=Path, required=True, help="model folder (config.json + safetensors)")
     p.add_argument("--json", type=Path, required=True, help="where to write the metrics")
-    p.add_argument("--sequences", type=int, default=4, help="held-out sequences to average over")
+    p.add_argument("--sequences", type=int, default=16,
+                   help="held-out sequences to average over (before 2026-12-06 the default was 4, which overstated "
+                        "both the face and the style tier: docs/STYLE_PRESET.md, Session 21)")
     p.add_argument("--frames", type=int, default=96, help="frames per held-out sequence")
     p.add_argument("--drift-frames", type=int, default=10_000, help="length of the drift stream (0: skip)")
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
@@ -86,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "entry": config.pile.entry, "strength": config.pile.strength,
                     "frames_per_group": config.pile.default_frames, "num_groups": config.pile.default_groups,
                     "trained_num_groups": config.pile.num_groups, "trained_frames_per_group": config.pile.frames_per_group,
-                    "style_families": args.style_families or "all", **({"face_condition": face} if face else {})}
+                    "style_families": args.style_families or "all", **({"face_condition": face} if face else {}),
+                    "sequences": args.sequences, "frames": args.frames}
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
     if models.preset is not None:  # what the preset alone makes of the camera frames, before the pile

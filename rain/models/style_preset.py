@@ -14,9 +14,11 @@ at full resolution, before the frame enters the pile:
 Reading: a small strided conv net over the exemplar (at ``size`` px), plus colour statistics no conv net
 computes cheaply (the exemplar's mean colour in each of ``knots`` bins of grey level and of HSV value, each
 bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), with ``detail`` a conv net over
-its grey level at full resolution, and with ``memory`` the mean colours of regions a conv net picks out, into an MLP that outputs the controls. The gradient map starts from a learned
-mix of the exemplar's colours by HSV value, the MLP adds a residual; the grade starts at identity, and the mix
-starts at 2 % gradient map (near the camera frame).
+its grey level at full resolution, with ``memory`` the mean colours of regions a conv net picks out, into an MLP
+that outputs the controls. The gradient map starts from a learned
+mix of the exemplar's colours by HSV value, the MLP adds a residual; the grade starts at identity (or, with
+``grade``, at what a separately trained grade reader reads: rain/models/grade_reader.py), and the mix starts at
+2 % gradient map (near the camera frame).
 
 The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
 changes exactly as the camera frame does. Cost: the read runs once per reference; applying it is a few
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rain.config import PresetConfig
+from rain.models.grade_reader import GradeReader, grade_controls
 
 GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights (OpenCV's RGB2GRAY)
 
@@ -227,6 +230,7 @@ class StylePreset(nn.Module):
             nn.init.zeros_(self.sharpness.bias)
         self.detail = DetailReader(cfg.detail, cfg.hidden) if cfg.detail else None
         self.memory = MemoryColours(cfg.memory, w, cfg.hidden) if cfg.memory else None
+        self.grade = GradeReader(cfg.grade) if cfg.grade else None
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -256,7 +260,13 @@ class StylePreset(nn.Module):
         n, k = raw.shape[0], self.config.knots
         ramp = torch.einsum("kj,njc->nck", self.ramp_mix.softmax(1), by_value)  # (n, 3, k)
         base = torch.linspace(0, 1, k, device=raw.device).view(1, 1, k)
-        return torch.cat([raw[:, : 3 * k] + (ramp - base).flatten(1), raw[:, 3 * k:]], 1)
+        offset = torch.zeros_like(raw)
+        offset[:, : 3 * k] = (ramp - base).flatten(1)
+        if self.grade is not None:  # the grade reader's parametric grade is the base of the grade controls
+            hue, log_saturation, curves = grade_controls(self.grade(x), k)
+            offset[:, 3 * k: 6 * k] = (curves - base).flatten(1)
+            offset[:, 6 * k + 1], offset[:, 6 * k + 2] = hue, log_saturation
+        return raw + offset
 
     def controls(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw controls (n, num_controls) -> named controls. Zeros give a grey gradient map mixed in at 2 % and a

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from rain.config import PRESETS
 from rain.train.config import TrainConfig
+from rain.train.grade_reader import train_grade_reader
 from rain.train.preset import train_preset
 from rain.train.refine import train_refiner
 from rain.train.stages import train_autoencoder, train_distill, train_rain
@@ -19,7 +20,7 @@ RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
-    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "preset", "all"], required=True)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "preset", "grade-reader", "all"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
     parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
@@ -46,15 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage == "distill":  # stage 3 (optional): a few-step student of a many-step teacher
         print(f"model: {train_distill(_config(args, 'distill', steps[0]), args.init, args.out)}")
         return 0
-    if args.stage == "refiner":  # optional, after the pile: a full-resolution refiner for the frozen model
+    optional = {  # after the pile: a full-resolution refiner; for an img2img (style) model: a colour preset read
+        # off the reference, and a grade reader for that preset
+        "refiner": (train_refiner, "a trained model folder"), "preset": (train_preset, "an img2img model folder"),
+        "grade-reader": (train_grade_reader, "a model folder with a style preset")}
+    if args.stage in optional:
+        train, what = optional[args.stage]
         if args.init is None:
-            raise SystemExit("--stage refiner needs --init (a trained model folder)")
-        print(f"model: {train_refiner(_config(args, 'refiner', steps[0]), args.init, args.out)}")
-        return 0
-    if args.stage == "preset":  # optional, for an img2img (style) model: a colour preset read off the reference
-        if args.init is None:
-            raise SystemExit("--stage preset needs --init (an img2img model folder)")
-        print(f"model: {train_preset(_config(args, 'preset', steps[0]), args.init, args.out)}")
+            raise SystemExit(f"--stage {args.stage} needs --init ({what})")
+        print(f"model: {train(_config(args, args.stage, steps[0]), args.init, args.out)}")
         return 0
     init = args.init
     if init is None and PRESETS[args.preset]().vae.kind == "pixel":

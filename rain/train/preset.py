@@ -105,21 +105,23 @@ def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator
 
 
 def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
-    """`preset` with the config `config` (only `max_blur`, `detail` and `memory` may differ): the same weights, plus
-    zero-initialised inputs for a read blur's sharpness, a detail reader or memory colours that are new."""
+    """`preset` with the config `config` (only `max_blur`, `detail`, `memory` and `grade` may differ): the same
+    weights, plus zero-initialised inputs for a read blur's sharpness, a detail reader or memory colours that are new
+    (a new grade reader is random: its own stage trains it, rain/train/grade_reader.py)."""
     if config == preset.config:
         return preset
     own = preset.config
-    if dataclasses.replace(config, max_blur=own.max_blur, detail=own.detail, memory=own.memory) != own:
-        raise ValueError(f"a retrained preset keeps its shape ({own}); only its blur, detail reader and memory colours "
-                         f"can change, got {config}")
-    for name, what in (("detail", "a detail reader of {} channels"), ("memory", "{} memory colours")):
+    if dataclasses.replace(config, max_blur=own.max_blur, detail=own.detail, memory=own.memory, grade=own.grade) != own:
+        raise ValueError(f"a retrained preset keeps its shape ({own}); only its blur, detail reader, memory colours "
+                         f"and grade reader can change, got {config}")
+    for name, what in (("detail", "a detail reader of {} channels"), ("memory", "{} memory colours"),
+                       ("grade", "a grade reader of {} channels")):
         if getattr(own, name) and getattr(config, name) != getattr(own, name):
             raise ValueError(f"the preset has {what.format(getattr(own, name))}; it cannot change to "
                              f"{getattr(config, name)}")
     new = StylePreset(config)
     missing, unexpected = new.load_state_dict(preset.state_dict(), strict=False)
-    if unexpected or any(not k.startswith(("sharpness.", "detail.", "memory.")) for k in missing):
+    if unexpected or any(not k.startswith(("sharpness.", "detail.", "memory.", "grade.")) for k in missing):
         raise ValueError(f"cannot regrow the preset: missing {missing}, unexpected {unexpected}")
     return new
 

@@ -49,7 +49,9 @@ def trained_retarget(mode: str) -> dict[str, float] | None:
 
 def metrics_table(result: dict) -> str:
     pile, ablation = result["pile"], result["no_temporal"]
-    lines = ["| metric | pile (ours) | no temporal attention |", "|---|---|---|"]
+    lines = [] if "sequences" not in result else [  # evals from 2026-12-06 on record their sample
+        f"{result['sequences']} held-out sequences x {result['frames']} frames.\n"]
+    lines += ["| metric | pile (ours) | no temporal attention |", "|---|---|---|"]
     for key in ("psnr", "ssim", "flicker", "edge_ratio", "motion_corr", "motion_ratio"):
         if key in pile:  # edge_ratio, motion_*: evals from 2026-11-30 on
             lines.append(f"| {key} | {pile[key]:.3f} | {ablation[key]:.3f} |")
