@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig
+from rain.models.grade_reader import GRADE_PARAMS, GRADE_SCALES
 from rain.models.style_preset import StylePreset
 from rain.train import loop
 from rain.train.config import TrainConfig, kept_setting
@@ -35,8 +36,8 @@ def style_controls(style: Style, knots: int) -> dict[str, torch.Tensor]:
     """The preset controls a style of the world fixes.
 
     - A palette is a pure gradient map (mix 1) of the grey level, blurred by its sigma in px and equalised or not.
-    - A grade is a hue rotation (in turns), a saturation gain, a tone curve per channel (at ``knots`` levels) and a
-      vignette; its best mix is left free (it depends on how well the reader reads the grade).
+    - A grade is a hue rotation (in turns), a saturation gain and a tone curve per channel (at ``knots`` levels); its
+      vignette is not labelled, and its best mix is left free (it depends on how well the reader reads the grade).
     Other families fix none of them: the flags ``palette`` and ``grade`` (0 or 1) mask their terms out."""
     palette, graded = style.family == "palette", style.family == "grade"
     levels = np.linspace(0, 1, knots, dtype=np.float32)
@@ -62,9 +63,7 @@ class PresetSamples(ClipStream):
         return {**clip_tensors(world.to_clip()), **style_controls(world.style, self.knots)}
 
 
-# the spread of each grade control over the world's grades (hue +-40 / 180 turns, saturation 0.2-1.8, tone curves),
-# so that each of the grade's terms is near 1 for a reader that knows nothing
-GRADE_SCALES = {"hue": 0.13, "log_saturation": 0.55, "curves": 0.1}
+CURVE_SCALE = 0.1  # the spread of a grade's tone curves at a knot (the hue's and saturation's: GRADE_SCALES)
 
 
 def control_loss(controls: dict[str, torch.Tensor], batch: dict, max_blur: float) -> torch.Tensor:
@@ -72,8 +71,8 @@ def control_loss(controls: dict[str, torch.Tensor], batch: dict, max_blur: float
 
     - Palettes: BCE(mix, 1) + BCE(equalise, the style's flag), plus the squared blur error in units of
       `max_blur` when the preset reads a blur.
-    - Grades (when the batch carries them): the squared errors of the hue, the log saturation and the tone
-      curves, each in units of `GRADE_SCALES`, averaged.
+    - Grades (when the batch carries them): the squared errors of the hue, the log saturation (in units of their
+      spread, GRADE_SCALES) and the tone curves (CURVE_SCALE), averaged.
     0 for a batch of neither."""
     mask = batch["palette"]  # (b,)
     def bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -84,10 +83,10 @@ def control_loss(controls: dict[str, torch.Tensor], batch: dict, max_blur: float
     terms = terms * mask
     if "grade" in batch:
         mask = mask + batch["grade"]
-        s = GRADE_SCALES
-        grade = ((controls["hue"] - batch["hue"]) / s["hue"]) ** 2 \
-            + ((controls["saturation"].log() - batch["saturation"].log()) / s["log_saturation"]) ** 2 \
-            + ((controls["curves"] - batch["curves"]) / s["curves"]).pow(2).mean((1, 2))
+        scale = dict(zip(GRADE_PARAMS, GRADE_SCALES.tolist()))
+        grade = ((controls["hue"] - batch["hue"]) / scale["hue"]) ** 2 \
+            + ((controls["saturation"].log() - batch["saturation"].log()) / scale["log_saturation"]) ** 2 \
+            + ((controls["curves"] - batch["curves"]) / CURVE_SCALE).pow(2).mean((1, 2))
         terms = terms + grade / 3 * batch["grade"]
     return terms.sum() / mask.sum().clamp(min=1)
 
