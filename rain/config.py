@@ -162,12 +162,8 @@ class PresetConfig:
     # at the start): how blurred a palette's regions are shows in their fine outline, which the 128 px reader cannot
     # see; 0: none
     detail: int = 0
-    # regions whose mean colour the reader sees, each picked out of the exemplar by a conv net of `width` channels
-    # (skin, sky, foliage: what a grade did to colours the content fixes; zero at the start); 0: none
-    memory: int = 0
-    # channels of a separately trained grade reader (rain/models/grade_reader.py) whose parametric grade is the base
-    # of the preset's hue, saturation and tone-curve controls; 0: none
-    grade: int = 0
+    memory: int = 0  # regions (skin, sky...) whose mean colour the MLP sees, picked by a conv net (MemoryColours); 0: none
+    grade: int = 0  # channels of a grade reader whose parametric grade is the preset's base (grade_reader.py); 0: none
 
 
 @dataclass(frozen=True)
