@@ -53,8 +53,8 @@ def test_a_preset_with_a_handed_over_grade_reader_grades_as_the_reader_reads():
     exemplar = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         controls = preset.controls(preset.read(exemplar))
-        x = torch.nn.functional.interpolate(exemplar, size=(32, 32), mode="area")
-        hue, log_sat, curves = grade_controls(preset.grade(x), 8)
+        hue, log_sat, curves = grade_controls(preset.grade(preset.resized(exemplar)), 8)
+    assert preset.resized(exemplar).shape == (2, 3, 32, 32)
     assert torch.allclose(controls["hue"], hue, atol=1e-5)
     assert torch.allclose(controls["saturation"], log_sat.exp(), atol=1e-5)
     assert torch.allclose(controls["curves"], curves, atol=1e-5)

@@ -244,8 +244,12 @@ class StylePreset(nn.Module):
         with torch.autocast(exemplar.device.type, enabled=False):
             return self._read(exemplar)
 
+    def resized(self, exemplar: torch.Tensor) -> torch.Tensor:
+        """(n, 3, H, W) exemplars -> (n, 3, size, size) float32, as the readers see them."""
+        return F.interpolate(exemplar.float(), size=(self.config.size,) * 2, mode="area")
+
     def _read(self, exemplar: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(exemplar.float(), size=(self.config.size,) * 2, mode="area")
+        x = self.resized(exemplar)
         feats = self.reader(x * 2 - 1)  # (n, 4w, size/16, size/16)
         pooled = torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1)  # (n, 8w)
         stats, by_value = colour_statistics(x, self.config.knots)

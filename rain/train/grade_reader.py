@@ -63,8 +63,7 @@ class GradedExemplars(torch.utils.data.IterableDataset):
 
 
 def grade_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> dict:
-    x = F.interpolate(batch["reference"], size=(preset.config.size,) * 2, mode="area")  # as `StylePreset.read` sees it
-    loss = F.mse_loss(preset.grade(x), batch["params"])
+    loss = F.mse_loss(preset.grade(preset.resized(batch["reference"])), batch["params"])
     return {"loss": loss}
 
 
