@@ -190,6 +190,10 @@ class PileConfig:
     # beyond the paper: frames per UNet call a stream runs unless told otherwise, measured per model like
     # stream_groups (fewer = lower latency, more = a higher frame rate; BENCHMARKS.md); 0 = frames_per_group
     stream_frames: int = 0
+    # beyond the paper (StreamDiffusion's fixed noise): a stream draws each pile slot's noise once (entry and every
+    # re-noising, per level and frame slot) and reuses it for every group, so a still input gives a still output.
+    # One call still sees independent noise in every frame, as in training. Streams only; training ignores it
+    fixed_noise: bool = False
 
     @property
     def num_frames(self) -> int:
@@ -214,6 +218,8 @@ class PileConfig:
             value, most = getattr(self, name), getattr(self, trained)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
                 raise ValueError(f"PileConfig.{name} must be 0 (the trained {trained}) or 1..{most}, got {value!r}")
+        if not isinstance(self.fixed_noise, bool):
+            raise ValueError(f"PileConfig.fixed_noise must be true or false, got {self.fixed_noise!r}")
         if self.entry not in ("noise", "latent"):
             raise ValueError(f"PileConfig.entry must be 'noise' or 'latent', got {self.entry!r}")
         if not 0 < self.strength_min <= self.strength <= 1:

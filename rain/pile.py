@@ -60,3 +60,11 @@ def advance(
     if moved and moved[0].level == num_levels:
         return moved[1:], moved[0]
     return moved, None
+
+
+def slot_noise(bank: torch.Tensor, levels: torch.Tensor, frames_per_group: int) -> torch.Tensor:
+    """A stream's fixed noise (`PileConfig.fixed_noise`): bank (levels, c, f, h, w), bank[0] the entry's and
+    bank[l + 1] the re-noising after level l -> (F, c, h, w), each frame's noise for its step from `levels` (F,),
+    by its slot in its group (frames that leave clean take any: the step adds none)."""
+    slots = torch.arange(len(levels), device=levels.device) % frames_per_group
+    return bank[(levels + 1).clamp(max=len(bank) - 1), :, slots]

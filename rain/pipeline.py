@@ -98,6 +98,10 @@ class RainPipeline:
         generator = torch.Generator(self.device).manual_seed(int(seed))
         stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=schedule,
                              strength=self.config.pile.strength, frames_per_group=frames)
+        if self.config.pile.fixed_noise:  # every slot's noise, drawn once (`PileConfig.fixed_noise`)
+            h = self.config.resolution // self.config.vae.downscale
+            stream.noise = torch.randn((stream.num_groups, self.config.unet.in_channels, frames, h, h),
+                                       generator=generator, device=self.device)
         if strength is not None:
             self.set_strength(stream, strength)
         return stream
@@ -187,8 +191,11 @@ class RainPipeline:
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
             # 3. per-frame LCM step: every group one level down
+            noise = None  # fresh, or the stream's fixed noise for the frames that stay noisy
+            if stream.noise is not None:
+                noise = pile.slot_noise(stream.noise, levels, stream.frames_per_group)[schedule.stays(levels)]
             stepped = schedule.step(latents[0].transpose(0, 1).float(), output[0].transpose(0, 1),
-                                    levels, stream.generator)  # (F, c, h, w) float32
+                                    levels, stream.generator, noise)  # (F, c, h, w) float32
             stream.groups, done = pile.advance(stream.groups, stepped.transpose(0, 1)[None], stream.num_groups)
             stream.calls += 1
             times["step"] = time.perf_counter() - t0 - times["pose"] - times["unet"]
@@ -228,8 +235,11 @@ class RainPipeline:
         images = to_tensor(padded).to(self.device)  # (f, 3, H, W)
         pose = self.models.pose_guider(images.transpose(0, 1)[None])  # (1, c0, f, h, w)
         h = size // self.config.vae.downscale
-        latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
-                              device=self.device)
+        if stream.noise is not None:
+            latents = stream.noise[:1]  # (1, c, f, h, w) the entry slot's fixed noise
+        else:
+            latents = torch.randn((1, self.config.unet.in_channels, f, h, h), generator=stream.generator,
+                                  device=self.device)
         entering = self.restyled(stream.reference, images)  # (f, 3, H, W)
         content = None  # (1, c, f, h, w): the live frames' latents, for img2img and for a colour skip from them
         if self.config.uses_condition_latents:

@@ -153,13 +153,17 @@ class PileSchedule:
         """Which frames at `levels` hold no signal at all (alphas_cumprod == 0: zero terminal SNR)."""
         return self.alphas_cumprod[self.timesteps[levels]] == 0
 
+    def stays(self, levels: torch.Tensor) -> torch.Tensor:
+        """Which frames at `levels` stay noisy after their step (the rest leave the pile clean)."""
+        return self.next_timesteps[levels] >= 0
+
     def step(self, sample: torch.Tensor, model_output: torch.Tensor, levels: torch.Tensor,
              generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """(n, ...) frames at `levels` (n,) -> the same frames one level cleaner: `lcm_step` folded into three
         passes over the frames, with fresh noise (n', ...) drawn only for the n' frames that stay noisy
         (given as `noise` in tests). The frames' levels must be sorted oldest first, as the pile keeps them."""
         k_out, k_skip, k_noise = self.step_factors[:, levels]  # (n,) each
-        stays = self.next_timesteps[levels] >= 0  # (n,) frames that get noise again
+        stays = self.stays(levels)  # (n,) frames that get noise again
         first = int((~stays).sum())  # the clean frames are the oldest, in front
         if bool(stays[:first].any()):
             raise ValueError("step needs the frames' levels sorted oldest first (the pile's order)")

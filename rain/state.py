@@ -33,6 +33,7 @@ class StreamState:
     strength: float  # img2img strength of a latent-entry model (1.0 = new groups enter as pure noise)
     frames_per_group: int  # frames entering (and leaving) this stream's pile per UNet call: its shape
     groups: tuple[Group, ...] = ()  # the pile, oldest group first
+    noise: torch.Tensor | None = None  # (levels, c, f, h, w) the slots' fixed noise (`PileConfig.fixed_noise`); None: fresh
     frames_in: int = 0  # condition frames pushed so far
     frames_out: int = 0  # frames emitted so far
     calls: int = 0  # UNet calls so far

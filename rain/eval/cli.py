@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drift-frames", type=int, default=10_000, help="length of the drift stream (0: skip)")
     p.add_argument("--drift-window", type=int, default=1_000, help="frames compared at each end")
     p.add_argument("--strength", type=float, help="img2img strength of a latent-entry model (default: the model's)")
+    p.add_argument("--noise", choices=["fresh", "fixed"],
+                   help="the streams' noise: drawn fresh every call, or once per pile slot (default: the model's "
+                        "PileConfig.fixed_noise)")
     p.add_argument("--frames-per-group", type=int,
                    help="pile shape at inference: frames entering per UNet call (default: the model's; fewer = lower latency)")
     p.add_argument("--num-groups", type=int,
@@ -80,12 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     models, config = load_models(args.model)
     if args.strength is not None:  # the streams' strength (checked against the trained range by validate)
         config = config.with_pile(strength=args.strength)
+    if args.noise is not None:
+        config = config.with_pile(fixed_noise=args.noise == "fixed")
     config = config.with_pile_shape(args.frames_per_group, args.num_groups)  # validated by RainPipeline
     pipeline = RainPipeline(models, config)
     face = face_condition(args.mode, args.model, args.face_condition)
     make_world = world_factory(args.mode, config.resolution, args.style_families, face)
     result: dict = {"model": str(args.model), "mode": args.mode, "precision": pipeline.precision,
-                    "entry": config.pile.entry, "strength": config.pile.strength,
+                    "entry": config.pile.entry, "strength": config.pile.strength, "fixed_noise": config.pile.fixed_noise,
                     "frames_per_group": config.pile.default_frames, "num_groups": config.pile.default_groups,
                     "trained_num_groups": config.pile.num_groups, "trained_frames_per_group": config.pile.frames_per_group,
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {}),
