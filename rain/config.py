@@ -190,9 +190,8 @@ class PileConfig:
     # beyond the paper: frames per UNet call a stream runs unless told otherwise, measured per model like
     # stream_groups (fewer = lower latency, more = a higher frame rate; BENCHMARKS.md); 0 = frames_per_group
     stream_frames: int = 0
-    # beyond the paper (StreamDiffusion's fixed noise): a stream draws each pile slot's noise once (entry and every
-    # re-noising, per level and frame slot) and reuses it for every group, so a still input gives a still output.
-    # One call still sees independent noise in every frame, as in training. Streams only; training ignores it
+    # beyond the paper (StreamDiffusion): a stream draws each pile slot's noise once (per level and frame slot) and
+    # reuses it, so a still input gives a still output; streams only (docs/STYLE_PRESET.md, Session 23: kept off)
     fixed_noise: bool = False
 
     @property
@@ -253,8 +252,7 @@ class ModelConfig:
 
     @property
     def uses_condition_latents(self) -> bool:
-        """Whether the condition images are also encoded: the img2img entry noises them, a colour skip from the
-        condition maps them."""
+        """Whether the condition images are encoded too (the img2img entry noises them, a colour skip maps them)."""
         return self.pile.entry == "latent" or self.unet.colour_skip == "condition"
 
     def with_pile(self, **changes) -> "ModelConfig":  # noqa: ANN003 - PileConfig fields
@@ -262,10 +260,9 @@ class ModelConfig:
         return dataclasses.replace(self, pile=dataclasses.replace(self.pile, **changes))
 
     def with_pile_shape(self, frames_per_group: int | None = None, num_groups: int | None = None) -> "ModelConfig":
-        """This config run as a pile of another shape (the CLIs' --frames-per-group / --num-groups; None keeps
-        the model's). `num_groups` becomes the streams' default (`PileConfig.stream_groups`, at most the trained
-        number): fewer groups = fewer LCM steps, a frame leaves the pile sooner, each call is cheaper.
-        `frames_per_group` replaces the model's frames per call and its streams' default (`stream_frames`)."""
+        """This config run as a pile of another shape (the CLIs' --frames-per-group / --num-groups; None keeps the
+        model's). `num_groups` becomes the streams' default (`PileConfig.stream_groups`, at most the trained number:
+        fewer LCM steps, cheaper calls); `frames_per_group` replaces the model's and its streams' (`stream_frames`)."""
         changes = {"stream_groups": num_groups}
         if frames_per_group is not None:
             changes.update(frames_per_group=frames_per_group, stream_frames=0)
@@ -289,9 +286,7 @@ class ModelConfig:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")
         preset = self.preset
-        if isinstance(preset.width, bool) or not isinstance(preset.width, int) or preset.width < 0:
-            raise ValueError(f"PresetConfig.width must be 0 (none) or a positive number of channels, got {preset.width!r}")
-        for name in ("detail", "memory", "grade"):
+        for name in ("width", "detail", "memory", "grade"):
             value = getattr(preset, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")
