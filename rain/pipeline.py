@@ -99,7 +99,7 @@ class RainPipeline:
         stream = StreamState(reference=reference, generator=generator, seed=int(seed), schedule=schedule,
                              strength=self.config.pile.strength, frames_per_group=frames)
         if self.config.pile.fixed_noise:  # every slot's noise, drawn once (`PileConfig.fixed_noise`)
-            h = self.config.resolution // self.config.vae.downscale
+            h = self.config.latent_size
             stream.noise = torch.randn((stream.num_groups, self.config.unet.in_channels, frames, h, h),
                                        generator=generator, device=self.device)
         if strength is not None:
