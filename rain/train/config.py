@@ -35,6 +35,7 @@ class TrainConfig:
     context_jitter: float = 0.0  # image/pile: std of a random colour gain/offset on the older groups' frames (targets stay true): teaches correcting the stream's own errors instead of copying them
     jitter_grid: int = 1  # image/pile: context jitter drawn on a grid x grid field spread over the frame (local colour errors, as a wrong colour map in one region makes); 1 = one per frame
     rollout: float = 0.0  # pile: share of batches whose older groups hold the model's own estimate from one call earlier (no gradient), stepped to their level, instead of noised truth (targets stay true): trains on the stream's real errors, against feedback drift
+    rollout_depth: int = 1  # pile, with rollout: UNet calls rolled out per batch (each older group starts this many calls back, as noised truth or the entry), so errors compound as over a stream's levels; the pile's levels - 1 rolls every group out from its entry
     output_head: int = 0  # image/pile: grow a patch head of this width on a model without one (rain/models/output_head.py; it starts as a no-op)
     colour_skip: str = ""  # image/pile: grow a colour skip from this source ("condition" or "reference") on a model without one (rain/models/colour_skip.py; it starts as a no-op)
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)

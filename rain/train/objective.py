@@ -122,14 +122,16 @@ class RainObjective(torch.nn.Module):
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
                  timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
                  rollout: float = 0.0, jitter_grid: int = 1, shift_loss: float = 0.0,
-                 temporal_loss: float = 0.0) -> None:
+                 temporal_loss: float = 0.0, rollout_depth: int = 1) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
         if not 0.0 <= rollout <= 1.0:
             raise ValueError(f"rollout is a share of batches, within 0..1, got {rollout}")
-        if rollout > 0 and (timesteps == "bands" or config.pile.entry == "latent"):
-            raise ValueError("rollout is for a noise-entry pile at its own timesteps (not bands, not the latent entry)")
+        if rollout > 0 and timesteps == "bands":
+            raise ValueError("rollout is for a pile at its own timesteps, not band timesteps (a teacher)")
+        if isinstance(rollout_depth, bool) or not isinstance(rollout_depth, int) or rollout_depth < 1:
+            raise ValueError(f"rollout_depth counts UNet calls rolled out: a whole number >= 1, got {rollout_depth!r}")
         if timesteps == "bands" and config.pile.entry == "latent":
             raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
         if timesteps == "bands" and context_jitter > 0:  # near t = 0 a v/epsilon target would scale the jitter ~24x
@@ -139,7 +141,7 @@ class RainObjective(torch.nn.Module):
         if jitter_grid < 1 or (jitter_grid > 1 and context_jitter <= 0):
             raise ValueError(f"jitter_grid shapes the context jitter: a grid size >= 1, and > 1 only with a "
                              f"context jitter; got {jitter_grid} with context_jitter {context_jitter}")
-        self.rollout, self.jitter_grid = rollout, jitter_grid
+        self.rollout, self.rollout_depth, self.jitter_grid = rollout, rollout_depth, jitter_grid
         if shift_loss < 0 or (shift_loss > 0 and not config.unet.reference_shift):
             raise ValueError(f"shift_loss weighs the reference shift's own loss: >= 0, and > 0 only for a model with a "
                              f"reference shift; got {shift_loss} with reference_shift {config.unet.reference_shift}")
@@ -175,7 +177,8 @@ class RainObjective(torch.nn.Module):
                 content = encode_clip(self.vae, self.entering(conditions, reference))
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
-        timesteps = self.frame_timesteps(levels, generator)  # (b, f)
+        table = self.level_timesteps(b, generator) if self.timestep_mode == "levels" else None  # (b, levels)
+        timesteps = self.frame_timesteps(levels, generator) if table is None else table.gather(1, levels)  # (b, f)
         alphas = self.alphas[timesteps]
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t, v = add_noise(x0, noise, alphas)
@@ -187,7 +190,7 @@ class RainObjective(torch.nn.Module):
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.rollout > 0 and bool(torch.rand((), generator=generator, device=generator.device) < self.rollout):
-            x_t = self.own_context(x0, x_t, levels, reference, ref_latents, conditions, generator, content)
+            x_t = self.own_context(x0, x_t, levels, table, reference, ref_latents, conditions, generator, content)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
             entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
@@ -225,40 +228,57 @@ class RainObjective(torch.nn.Module):
         controls = self.preset.read(reference).repeat_interleave(f, dim=0)  # (b f, n)
         return self.preset.apply(flat, controls).unflatten(0, (b, f)).transpose(1, 2)
 
-    def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, reference: torch.Tensor,
-                    ref_latents: torch.Tensor, conditions: torch.Tensor, generator: torch.Generator,
-                    content: torch.Tensor | None = None) -> torch.Tensor:
-        """x_t (b, c, f, h, w) whose older groups hold what a running pile holds instead of noised truth: one call
-        earlier each was a level noisier; the model's estimate from there (no gradient) is stepped to this
-        call's level by `lcm_step`, fresh noise and all. The newest group keeps `x_t` (the pile's fresh noise).
-        Its errors are the stream's own, so the model learns to correct them rather than copy them forward."""
-        sched, b = self.config.scheduler, x0.shape[0]
-        t_before, t_now = self.timesteps[(levels - 1).clamp(min=0)], self.timesteps[levels]  # (b, f)
-        noise_before, noise_now = (torch.randn(x0.shape, generator=generator, device=x0.device) for _ in range(2))
-        x_before = add_noise(x0, noise_before, self.alphas[t_before])[0]
-        with torch.no_grad():
-            pred = denoise(self, self.config, x_before, t_before, self.alphas[t_before] == 0, reference, ref_latents,
-                           conditions, self.guidance.expand(b, -1), condition_latents=content).float()
+    def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, table: torch.Tensor,
+                    reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor,
+                    generator: torch.Generator, content: torch.Tensor | None = None) -> torch.Tensor:
+        """x_t (b, c, f, h, w) whose older groups hold what a running pile holds instead of noised truth: each
+        frame at level L starts `rollout_depth` (d) calls earlier, at level L - d, as noised truth (or, at level 0,
+        as the pile's entry: the condition latent for a latent-entry model), and d UNet calls of the whole clip
+        (no gradient) step it down to L with `lcm_step`, fresh noise each call, as `RainPipeline.step` does. A
+        frame not yet in the pile at a call (L - d + call < 0) waits as the entry. The newest group keeps `x_t`.
+        `table` (b, levels): each clip's timestep per level. The errors are the stream's own, compounded over d
+        calls, so the model learns to correct them rather than copy them forward."""
+        sched, b, d = self.config.scheduler, x0.shape[0], self.rollout_depth
+        at = lambda lv: table.gather(1, lv.clamp(min=0, max=table.shape[1] - 1))  # noqa: E731 (b, f) timesteps
         flat = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731 (b, c, f, h, w) -> (b * f, c, h, w)
-        stepped, _ = lcm_step(flat(x_before), flat(pred), t_before.flatten(), t_now.flatten(), self.alphas,
-                              sched.prediction_type, sched.timestep_scaling, noise=flat(noise_now))
-        stepped = stepped.unflatten(0, (b, x0.shape[2])).transpose(1, 2)  # (b, c, f, h, w)
-        return torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], stepped, x_t)
+        entry = content if self.config.pile.entry == "latent" else x0
+        start = levels - d  # (b, f) each frame's level d calls ago (< 0: not yet in the pile)
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        alphas = self.alphas[at(start)]
+        x = torch.where(append_dims(start > 0, x0.ndim - 1)[:, None], add_noise(x0, noise, alphas)[0],
+                        add_noise(entry, noise, alphas)[0])  # (b, c, f, h, w)
+        for call in range(d):
+            now = start + call  # (b, f) each frame's level at this call
+            t_in, t_out = at(now), at(now + 1)
+            noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+            with torch.no_grad():
+                pred = denoise(self, self.config, x, t_in, self.alphas[t_in] == 0, reference, ref_latents,
+                               conditions, self.guidance.expand(b, -1), condition_latents=content).float()
+            stepped, _ = lcm_step(flat(x), flat(pred), t_in.flatten(), t_out.flatten(), self.alphas,
+                                  sched.prediction_type, sched.timestep_scaling, noise=flat(noise))
+            stepped = stepped.unflatten(0, (b, x0.shape[2])).transpose(1, 2)  # (b, c, f, h, w)
+            x = torch.where(append_dims(now >= 0, x0.ndim - 1)[:, None], stepped, x)
+        return torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], x, x_t)
+
+    def level_timesteps(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """(batch, levels) timestep of every pile level per clip: the pile's fixed levels, or for a latent-entry
+        model the levels of a strength drawn per clip from U(strength_min, 1), as `RainPipeline.set_strength`
+        lays them out."""
+        pile_cfg = self.config.pile
+        if pile_cfg.entry != "latent":
+            return self.timesteps[None].expand(batch, -1)
+        u = torch.rand((batch,), generator=generator)
+        strength = pile_cfg.strength_min + (1 - pile_cfg.strength_min) * u  # (b,)
+        return strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps,
+                                  strength).to(self.timesteps.device)
 
     def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """(b, f) timestep of every frame: the pile's fixed levels, or for a latent-entry model the levels of a
-        strength drawn per clip from U(strength_min, 1), as `RainPipeline.set_strength` lays them out."""
-        pile_cfg = self.config.pile
-        if self.timestep_mode == "bands":  # a many-step teacher: anywhere in each level's band
-            return band_timesteps(levels, pile_cfg.num_groups, self.config.scheduler.num_train_timesteps,
+        """(b, f) timestep of every frame: its level's in `level_timesteps`, or with band timesteps (a many-step
+        teacher) anywhere in its level's band."""
+        if self.timestep_mode == "bands":
+            return band_timesteps(levels, self.config.pile.num_groups, self.config.scheduler.num_train_timesteps,
                                   self.band_stride, generator)
-        if pile_cfg.entry != "latent":
-            return self.timesteps[levels]
-        u = torch.rand((levels.shape[0],), generator=generator).to(levels.device)
-        strength = pile_cfg.strength_min + (1 - pile_cfg.strength_min) * u  # (b,)
-        per_clip = strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps, strength)
-        return per_clip.gather(1, levels)  # (b, f)
-
+        return self.level_timesteps(levels.shape[0], generator).gather(1, levels)
 
 def change_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """MSE between the frame-to-frame changes of pred and of target (b, c, f, h, w), over the pairs of neighbouring

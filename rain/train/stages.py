@@ -118,7 +118,8 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
     objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter,
-                              cfg.solver_step, rollout=cfg.rollout, jitter_grid=cfg.jitter_grid,
+                              cfg.solver_step, rollout=cfg.rollout, rollout_depth=cfg.rollout_depth,
+                              jitter_grid=cfg.jitter_grid,
                               shift_loss=cfg.shift_loss, temporal_loss=cfg.temporal_loss).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
@@ -136,7 +137,7 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     unused = [flag for flag, on in (("--cond-drop", cfg.cond_drop), ("--context-jitter", cfg.context_jitter),
                                     ("--jitter-grid", cfg.jitter_grid != 1), ("--shift-loss", cfg.shift_loss),
                                     ("--temporal-loss", cfg.temporal_loss),
-                                    ("--rollout", cfg.rollout),
+                                    ("--rollout", cfg.rollout), ("--rollout-depth", cfg.rollout_depth != 1),
                                     ("--timesteps", cfg.timesteps != "levels"), ("--entry", cfg.entry),
                                     ("--anchor", cfg.anchor != -1)) if on]
     if unused:
