@@ -9,7 +9,7 @@ import torch
 from rain.config import tiny
 from rain.models import build_models
 from rain.models.vae import encode
-from rain.scheduler import strength_timesteps
+from rain.scheduler import lcm_step, strength_timesteps
 from rain.train.config import TrainConfig
 from rain.train.data import ClipStream
 from rain.train.objective import RainObjective, add_noise, pile_levels, prediction_target
@@ -26,7 +26,7 @@ def latents_of(models, clip: torch.Tensor) -> torch.Tensor:  # (1, 3, f, S, S) -
 
 
 @pytest.mark.parametrize("prediction_type", ["sample", "v_prediction"])
-@pytest.mark.parametrize("depth", [1, 3])
+@pytest.mark.parametrize("depth", [1, 2, 3])
 def test_rollout_steps_each_group_down_from_its_entry(prediction_type, depth):
     """With a UNet that predicts exactly the truth (a forward hook: the oracle stands in for a trained model),
     a latent-entry pile rolled out `depth` calls must (1) start every frame `depth` levels up, as noised truth
@@ -46,7 +46,7 @@ def test_rollout_steps_each_group_down_from_its_entry(prediction_type, depth):
     x0, content = latents_of(models, batch["frames"]), latents_of(models, batch["conditions"])
     objective = RainObjective(models, config, rollout=1.0, rollout_depth=depth)
     answers["target"] = lambda x_t, t: prediction_target(x_t, x0, objective.alphas[t.reshape(1, -1)], prediction_type)
-    assert objective(batch, levels, torch.Generator().manual_seed(5)).item() < 1e-8
+    objective(batch, levels, torch.Generator().manual_seed(5))
     assert len(inputs) == depth + 1  # the rolled-out calls (no gradient), then the trained call
 
     g = torch.Generator().manual_seed(5)  # the objective's draws in order: the clip's strength, noise, the coin,
@@ -70,14 +70,47 @@ def test_rollout_steps_each_group_down_from_its_entry(prediction_type, depth):
     assert torch.equal(inputs[-1][:, :, newest], add_noise(content, noise, alphas(levels))[0][:, :, newest])
 
 
-def test_deeper_rollout_changes_what_a_real_model_sees():
-    """With random weights (errors of its own), the trained call's older groups depend on the depth."""
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_every_rolled_out_call_is_one_lcm_step_of_the_models_own_estimate(depth):
+    """With a UNet whose estimate depends on its input (not an oracle, which would erase every earlier call),
+    each call's frames in the pile must be the previous call's input stepped by `lcm_step` from the previous
+    call's estimate, from their level then to the next, with that call's noise; waiting frames stay put."""
     config = latent_entry("sample")
     batch = {k: v[None] for k, v in next(iter(ClipStream("style", config.pile.num_frames, config.resolution, 4))).items()}
     levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
-    losses = [RainObjective(build_models(config, seed=0), config, rollout=1.0, rollout_depth=d)(
-        batch, levels, torch.Generator().manual_seed(5)).item() for d in (1, 2, 3)]
-    assert len(set(losses)) == 3
+    models = build_models(config, seed=0)
+    inputs, outputs = [], []
+    x0 = latents_of(models, batch["frames"])
+
+    def halfway(module, args, output):  # an estimate halfway between the input and the truth
+        inputs.append(args[0].detach().clone())
+        outputs.append(0.5 * args[0].detach() + 0.5 * x0)
+        return outputs[-1]
+
+    models.unet.register_forward_hook(halfway)
+    objective = RainObjective(models, config, rollout=1.0, rollout_depth=depth)
+    objective(batch, levels, torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)
+    u = torch.rand((1,), generator=g)
+    _, _, _ = torch.randn(x0.shape, generator=g), torch.rand((), generator=g), torch.randn(x0.shape, generator=g)
+    call_noise = [torch.randn(x0.shape, generator=g) for _ in range(depth)]
+    table = strength_timesteps(config.pile.num_groups, 1000, 0.4 + 0.6 * u)[0]  # (levels,)
+    flat = lambda x: x[0].transpose(0, 1)  # noqa: E731 (1, c, f, h, w) -> (f, c, h, w)
+    for call in range(depth):
+        now = levels[0] - depth + call
+        stepped, _ = lcm_step(flat(inputs[call]), flat(outputs[call]), table[now.clamp(0, 3)],
+                              table[(now + 1).clamp(0, 3)], objective.alphas, "sample",
+                              config.scheduler.timestep_scaling, noise=flat(call_noise[call]))
+        moved = (now >= 0) & (levels[0] > 0)  # the trained call's newest group is fresh, not rolled out
+        assert torch.allclose(flat(inputs[call + 1])[moved], stepped[moved], atol=1e-5)
+        if call + 1 < depth:
+            assert torch.equal(flat(inputs[call + 1])[now < 0], flat(inputs[call])[now < 0])
+    assert moved.sum() > 0
+
+
+def test_a_depth_without_rollout_is_refused():
+    with pytest.raises(ValueError, match="does nothing without rollout"):
+        RainObjective(build_models(tiny(), seed=0), tiny(), rollout_depth=2)
 
 
 @pytest.mark.parametrize("depth", [0, -1, 1.5, True, "2"])

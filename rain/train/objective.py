@@ -132,6 +132,8 @@ class RainObjective(torch.nn.Module):
             raise ValueError("rollout is for a pile at its own timesteps, not band timesteps (a teacher)")
         if isinstance(rollout_depth, bool) or not isinstance(rollout_depth, int) or rollout_depth < 1:
             raise ValueError(f"rollout_depth counts UNet calls rolled out: a whole number >= 1, got {rollout_depth!r}")
+        if rollout_depth != 1 and rollout <= 0:
+            raise ValueError(f"rollout_depth {rollout_depth} does nothing without rollout (the share of batches rolled out)")
         if timesteps == "bands" and config.pile.entry == "latent":
             raise ValueError("band timesteps (a many-step teacher) are not supported with the latent entry")
         if timesteps == "bands" and context_jitter > 0:  # near t = 0 a v/epsilon target would scale the jitter ~24x
@@ -178,7 +180,8 @@ class RainObjective(torch.nn.Module):
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         table = self.level_timesteps(b, generator) if self.timestep_mode == "levels" else None  # (b, levels)
-        timesteps = self.frame_timesteps(levels, generator) if table is None else table.gather(1, levels)  # (b, f)
+        timesteps = (self.frame_timesteps(levels, generator) if table is None
+                     else table.gather(1, levels.to(table.device)))  # (b, f)
         alphas = self.alphas[timesteps]
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t, v = add_noise(x0, noise, alphas)
@@ -235,11 +238,13 @@ class RainObjective(torch.nn.Module):
         frame at level L starts `rollout_depth` (d) calls earlier, at level L - d, as noised truth (or, at level 0,
         as the pile's entry: the condition latent for a latent-entry model), and d UNet calls of the whole clip
         (no gradient) step it down to L with `lcm_step`, fresh noise each call, as `RainPipeline.step` does. A
-        frame not yet in the pile at a call (L - d + call < 0) waits as the entry. The newest group keeps `x_t`.
-        `table` (b, levels): each clip's timestep per level. The errors are the stream's own, compounded over d
-        calls, so the model learns to correct them rather than copy them forward."""
+        frame not yet in the pile at a call (L - d + call < 0) waits as the entry and is shown to that call as one
+        (a running pile would hold older groups there, which this clip does not have; every frame keeps the
+        temporal position of its final level). The newest group keeps `x_t`. `table` (b, levels): each clip's
+        timestep per level. The errors are the stream's own, compounded over d calls, so the model learns to
+        correct them rather than copy them forward."""
         sched, b, d = self.config.scheduler, x0.shape[0], self.rollout_depth
-        at = lambda lv: table.gather(1, lv.clamp(min=0, max=table.shape[1] - 1))  # noqa: E731 (b, f) timesteps
+        at = lambda lv: table.gather(1, lv.clamp(min=0, max=table.shape[1] - 1).to(table.device))  # noqa: E731 (b, f)
         flat = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731 (b, c, f, h, w) -> (b * f, c, h, w)
         entry = content if self.config.pile.entry == "latent" else x0
         start = levels - d  # (b, f) each frame's level d calls ago (< 0: not yet in the pile)
@@ -267,7 +272,7 @@ class RainObjective(torch.nn.Module):
         pile_cfg = self.config.pile
         if pile_cfg.entry != "latent":
             return self.timesteps[None].expand(batch, -1)
-        u = torch.rand((batch,), generator=generator)
+        u = torch.rand((batch,), generator=generator, device=generator.device)
         strength = pile_cfg.strength_min + (1 - pile_cfg.strength_min) * u  # (b,)
         return strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps,
                                   strength).to(self.timesteps.device)
@@ -278,7 +283,8 @@ class RainObjective(torch.nn.Module):
         if self.timestep_mode == "bands":
             return band_timesteps(levels, self.config.pile.num_groups, self.config.scheduler.num_train_timesteps,
                                   self.band_stride, generator)
-        return self.level_timesteps(levels.shape[0], generator).gather(1, levels)
+        table = self.level_timesteps(levels.shape[0], generator)  # (b, levels)
+        return table.gather(1, levels.to(table.device))
 
 def change_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """MSE between the frame-to-frame changes of pred and of target (b, c, f, h, w), over the pairs of neighbouring
