@@ -21,3 +21,16 @@ def rng():
 
 def random_images(rng, n, size):
     return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def record_unet(models, estimate):
+    """Make the UNet of `models` answer estimate(x_t, timesteps) (a forward hook: an oracle, or any stand-in for a
+    trained model); returns the list its inputs x_t are recorded in, call by call."""
+    inputs = []
+
+    def hook(module, args, output):
+        inputs.append(args[0].detach().clone())
+        return estimate(args[0], args[1])
+
+    models.unet.register_forward_hook(hook)
+    return inputs

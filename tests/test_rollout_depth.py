@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 import torch
 
+from conftest import record_unet
 from rain.config import tiny
 from rain.models import build_models
 from rain.models.vae import encode
@@ -36,13 +37,8 @@ def test_rollout_steps_each_group_down_from_its_entry(prediction_type, depth):
     batch = {k: v[None] for k, v in next(iter(ClipStream("style", config.pile.num_frames, config.resolution, 4))).items()}
     levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]  # (1, f)
     models = build_models(config, seed=0)
-    inputs, answers = [], {}
-
-    def perfect(module, args, output):
-        inputs.append(args[0].detach().clone())
-        return answers["target"](args[0], args[1])
-
-    models.unet.register_forward_hook(perfect)
+    answers = {}
+    inputs = record_unet(models, lambda x_t, t: answers["target"](x_t, t))
     x0, content = latents_of(models, batch["frames"]), latents_of(models, batch["conditions"])
     objective = RainObjective(models, config, rollout=1.0, rollout_depth=depth)
     answers["target"] = lambda x_t, t: prediction_target(x_t, x0, objective.alphas[t.reshape(1, -1)], prediction_type)
@@ -79,15 +75,13 @@ def test_every_rolled_out_call_is_one_lcm_step_of_the_models_own_estimate(depth)
     batch = {k: v[None] for k, v in next(iter(ClipStream("style", config.pile.num_frames, config.resolution, 4))).items()}
     levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
     models = build_models(config, seed=0)
-    inputs, outputs = [], []
-    x0 = latents_of(models, batch["frames"])
+    outputs, x0 = [], latents_of(models, batch["frames"])
 
-    def halfway(module, args, output):  # an estimate halfway between the input and the truth
-        inputs.append(args[0].detach().clone())
-        outputs.append(0.5 * args[0].detach() + 0.5 * x0)
+    def halfway(x_t, t):  # an estimate halfway between the input and the truth
+        outputs.append(0.5 * x_t.detach() + 0.5 * x0)
         return outputs[-1]
 
-    models.unet.register_forward_hook(halfway)
+    inputs = record_unet(models, halfway)
     objective = RainObjective(models, config, rollout=1.0, rollout_depth=depth)
     objective(batch, levels, torch.Generator().manual_seed(7))
     g = torch.Generator().manual_seed(7)

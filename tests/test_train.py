@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import record_unet
 from rain.checkpoint import load_models
 from rain.config import tiny
 from rain.models import build_models
@@ -102,13 +103,8 @@ def test_rollout_steps_the_models_own_estimate_into_the_older_groups(prediction_
     batch = {k: v[None] for k, v in next(iter(ClipStream("body", config.pile.num_frames, config.resolution, 3))).items()}
     levels = pile_levels(config.pile.num_groups, config.pile.frames_per_group, config.pile.num_groups)[None]
     models = build_models(config, seed=0)
-    inputs, answers = [], {}
-
-    def perfect(module, args, output):
-        inputs.append(args[0].detach().clone())
-        return answers["target"](args[0], args[1])
-
-    models.unet.register_forward_hook(perfect)
+    answers = {}
+    inputs = record_unet(models, lambda x_t, t: answers["target"](x_t, t))
     x0 = encode(models.vae, batch["frames"].transpose(1, 2).flatten(0, 1)).unflatten(0, (1, -1)).transpose(1, 2)
     objective = RainObjective(models, config, rollout=1.0)
     answers["target"] = lambda x_t, t: prediction_target(x_t, x0, objective.alphas[t.reshape(1, -1)], prediction_type)
