@@ -180,8 +180,7 @@ class RainObjective(torch.nn.Module):
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         table = self.level_timesteps(b, generator) if self.timestep_mode == "levels" else None  # (b, levels)
-        timesteps = (self.frame_timesteps(levels, generator) if table is None
-                     else table.gather(1, levels.to(table.device)))  # (b, f)
+        timesteps = self.frame_timesteps(levels, generator, table)  # (b, f)
         alphas = self.alphas[timesteps]
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t, v = add_noise(x0, noise, alphas)
@@ -277,13 +276,14 @@ class RainObjective(torch.nn.Module):
         return strength_timesteps(pile_cfg.num_groups, self.config.scheduler.num_train_timesteps,
                                   strength).to(self.timesteps.device)
 
-    def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """(b, f) timestep of every frame: its level's in `level_timesteps`, or with band timesteps (a many-step
-        teacher) anywhere in its level's band."""
+    def frame_timesteps(self, levels: torch.Tensor, generator: torch.Generator,
+                        table: torch.Tensor | None = None) -> torch.Tensor:
+        """(b, f) timestep of every frame: its level's in `table` (default: a fresh `level_timesteps`), or with
+        band timesteps (a many-step teacher) anywhere in its level's band."""
         if self.timestep_mode == "bands":
             return band_timesteps(levels, self.config.pile.num_groups, self.config.scheduler.num_train_timesteps,
                                   self.band_stride, generator)
-        table = self.level_timesteps(levels.shape[0], generator)  # (b, levels)
+        table = self.level_timesteps(levels.shape[0], generator) if table is None else table  # (b, levels)
         return table.gather(1, levels.to(table.device))
 
 def change_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
