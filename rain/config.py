@@ -131,6 +131,7 @@ class SchedulerConfig:
     guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
 
 
+REFINER_REFERENCES = ("as-is", "aligned")  # RefinerConfig.reference
 REFINER_LEVELS = (1, 2, 3)  # rain/models/refiner.py: full + half resolution, also a quarter, also an eighth
 
 
@@ -140,6 +141,9 @@ class RefinerConfig:
 
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
     levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
+    # "as-is": the refiner reads the reference image as it is; "aligned" (face models): moved onto each frame by the
+    # similarity of its face landmarks to the frame's (rain/conditioning/align.py `face_similarity`)
+    reference: str = "as-is"
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,8 @@ class ModelConfig:
                              f"{self.refiner.width!r}")
         if self.refiner.levels not in REFINER_LEVELS:
             raise ValueError(f"RefinerConfig.levels must be one of {REFINER_LEVELS}, got {self.refiner.levels!r}")
+        if self.refiner.reference not in REFINER_REFERENCES:
+            raise ValueError(f"RefinerConfig.reference must be one of {REFINER_REFERENCES}, got {self.refiner.reference!r}")
         if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")

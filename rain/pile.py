@@ -22,6 +22,7 @@ class Group:
     valid: int  # frames that carry real input (the rest pad the last group of a finite sequence)
     content: torch.Tensor | None = None  # (b, c, f, h, w) the condition images' clean latents, kept if the model maps them
     conditions: torch.Tensor | None = None  # (b, 3, f, H, W) the condition images in [0, 1], kept for a refiner
+    similarities: torch.Tensor | None = None  # (f, 2, 3) reference -> frame maps, kept for a refiner that aligns
 
 
 def push(groups: tuple[Group, ...], group: Group, num_levels: int) -> tuple[Group, ...]:

@@ -22,6 +22,7 @@ from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
 from rain.models.colour_skip import colour_source
+from rain.models.refiner import aligned
 from rain.models.reference_shift import prepared_reference
 from rain.models.vae import decode, encode
 from rain.precision import Precision, autocast, resolve
@@ -157,17 +158,20 @@ class RainPipeline:
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def step(self, stream: StreamState, conditions: np.ndarray | None) -> np.ndarray:
+    def step(self, stream: StreamState, conditions: np.ndarray | None,
+             similarities: np.ndarray | None = None) -> np.ndarray:
         """Push one group of condition images (f, H, W, 3) uint8, f <= the stream's frames_per_group (a short
         group is padded with its last image; the padding is never emitted), or None to only drain. Return the
         frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
-        the pile fills."""
+        the pile fills. `similarities` (f, 2, 3): each frame's map of the reference onto it
+        (rain/conditioning/align.py `face_similarity`), for a model whose refiner reads an aligned reference
+        (`RefinerConfig.reference`); None there leaves the reference where it is."""
         cfg, times, schedule = self.config, {}, stream.schedule  # one schedule for the whole call
         t0 = time.perf_counter()
         with autocast(self.precision, self.device):
             # 1. pose features and a fresh noise group, pushed at the noisiest level
             if conditions is not None:
-                stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions),
+                stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions, similarities),
                                           stream.num_groups)
             if not stream.groups:
                 return np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
@@ -206,7 +210,8 @@ class RainPipeline:
             else:
                 images = decode(self.models.vae, done.latents[0].transpose(0, 1))  # (f, 3, H, W)
                 if self.models.refiner is not None:  # sharpened at full resolution (rain/models/refiner.py)
-                    images = self.models.refiner(images, done.conditions[0].transpose(0, 1), ref.image)
+                    reference = ref.image if done.similarities is None else aligned(ref.image, done.similarities)
+                    images = self.models.refiner(images, done.conditions[0].transpose(0, 1), reference)
                 frames = to_uint8(images)[: done.valid]
                 stream.frames_out += len(frames)
         times["decode"] = time.perf_counter() - t0 - sum(times.values())
@@ -220,7 +225,8 @@ class RainPipeline:
             return images
         return self.models.preset.apply(images, reference.preset)
 
-    def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray) -> pile.Group:
+    def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray,
+                   similarities: np.ndarray | None = None) -> pile.Group:
         f, size = stream.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
             raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
@@ -231,6 +237,7 @@ class RainPipeline:
             raise ValueError(f"condition images must be {size}x{size} (the model resolution), got "
                              f"{conditions.shape[2]}x{conditions.shape[1]}")
         valid = conditions.shape[0]
+        kept = self._similarities(similarities, valid, f)  # (f, 2, 3) or None
         padded = np.concatenate([conditions, np.repeat(conditions[-1:], f - valid, axis=0)])
         images = to_tensor(padded).to(self.device)  # (f, 3, H, W)
         pose = self.models.pose_guider(images.transpose(0, 1)[None])  # (1, c0, f, h, w)
@@ -249,9 +256,39 @@ class RainPipeline:
         keep = content if self.config.unet.colour_skip == "condition" else None
         shown = entering.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
-                           content=keep, conditions=shown)
+                           content=keep, conditions=shown, similarities=kept)
         stream.frames_in += valid
         return group
+
+    def step_group(self, stream: StreamState, group: list[np.ndarray | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """`step` for a list of (H, W, 3) condition images, or of (image, similarity) pairs."""
+        pairs = [item if isinstance(item, tuple) else (item, None) for item in group]
+        return self.step(stream, *_stacked(pairs))
+
+    @property
+    def aligns_reference(self) -> bool:
+        """Whether the refiner reads the reference aligned to each frame (`RefinerConfig.reference`), and so takes
+        similarities."""
+        return self.models.refiner is not None and self.config.refiner.reference == "aligned"
+
+    def _similarities(self, similarities: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:
+        """A group's reference -> frame maps (f, 2, 3) for a refiner that aligns its reference (the identity where
+        none are given; a short group padded with its last), else None; ValueError for maps this model cannot use."""
+        if not self.aligns_reference:
+            if similarities is not None:
+                raise ValueError("this model's refiner reads the reference as it is (or it has no refiner): "
+                                 "it takes no similarities")
+            return None
+        if similarities is None:
+            similarities = np.repeat(np.eye(2, 3, dtype=np.float32)[None], valid, axis=0)
+        if not isinstance(similarities, np.ndarray) or similarities.shape != (valid, 2, 3):
+            raise ValueError(f"similarities must be a ({valid}, 2, 3) array, one per condition image, got "
+                             f"{getattr(similarities, 'shape', type(similarities).__name__)}")
+        if not np.isfinite(similarities).all() or np.linalg.det(similarities[:, :, :2].astype(np.float64)).min() <= 0:
+            raise ValueError("similarities must be finite maps that keep the image's orientation (a positive "
+                             "determinant)")
+        padded = np.concatenate([similarities, np.repeat(similarities[-1:], f - valid, axis=0)])
+        return torch.from_numpy(padded.astype(np.float32)).to(self.device)
 
     # ----------------------------------------------------------------------------------------------
     def drain(self, stream: StreamState) -> Iterator[np.ndarray]:
@@ -261,17 +298,27 @@ class RainPipeline:
             if len(frames):
                 yield frames
 
-    def render(self, reference_image: np.ndarray, conditions: Iterable[np.ndarray], seed: int = 0,
-               strength: float | None = None) -> Iterator[np.ndarray]:
-        """Offline: a finite sequence of (H, W, 3) condition images -> the same number of frames, in order."""
+    def render(self, reference_image: np.ndarray, conditions: Iterable[np.ndarray | tuple[np.ndarray, np.ndarray]],
+               seed: int = 0, strength: float | None = None) -> Iterator[np.ndarray]:
+        """Offline: a finite sequence of (H, W, 3) condition images, or of (image, similarity) pairs (see `step`),
+        -> the same number of frames, in order."""
         stream = self.new_stream(self.encode_reference(reference_image), seed, strength)
-        batch: list[np.ndarray] = []
+        batch: list = []
         for condition in conditions:
             batch.append(condition)
             if len(batch) == stream.frames_per_group:
-                yield from self.step(stream, np.stack(batch))
+                yield from self.step_group(stream, batch)
                 batch = []
         if batch:
-            yield from self.step(stream, np.stack(batch))
+            yield from self.step_group(stream, batch)
         for frames in self.drain(stream):
             yield from frames
+
+
+def _stacked(batch: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, np.ndarray | None]:
+    """(image, similarity) pairs -> the group's images and similarities (None when no pair has one)."""
+    images, similarities = zip(*batch)
+    given = [s is not None for s in similarities]
+    if any(given) and not all(given):
+        raise ValueError("give every condition image a similarity, or none")
+    return np.stack(images), (np.stack(similarities) if all(given) else None)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from rain.conditioning import ConditionConfig, Conditioner
 from rain.eval.media import write_mp4
+from rain.live.session import align_conditioner
 from rain.weights import CHECKPOINTS_ROOT, DEFAULT_WEIGHTS, REGISTRY, load_weights
 
 logger = logging.getLogger(__name__)
@@ -29,13 +30,14 @@ logger = logging.getLogger(__name__)
 MODE_TO_CONDITION = {"motion": "body", "face": "face", "style": "style"}  # UI mode -> condition drawing
 
 
-def driving_conditions(video: Path, conditioner: Conditioner) -> Iterator[np.ndarray]:
-    """Condition images of every frame of `video`, timed by the video's own frame rate."""
+def driving_conditions(video: Path, conditioner: Conditioner) -> Iterator[np.ndarray | tuple[np.ndarray, np.ndarray]]:
+    """Condition images of every frame of `video` (paired with their similarity when the conditioner has a face
+    reference, `ConditionResult.pile_input`), timed by the video's own frame rate."""
     reader = imageio.get_reader(video)
     fps = float(reader.get_meta_data().get("fps", 25.0))
     try:
         for i, frame in enumerate(reader):
-            yield conditioner(np.asarray(frame)[..., :3], t=i / fps).image
+            yield conditioner(np.asarray(frame)[..., :3], t=i / fps).pile_input
     finally:
         reader.close()
 
@@ -68,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         condition = dataclasses.replace(condition, mode=MODE_TO_CONDITION[args.mode])
     reference = np.asarray(imageio.imread(args.reference))[..., :3]
     conditioner = Conditioner(condition)
+    align_conditioner(conditioner, loaded.pipeline, reference)
     try:
         frames = loaded.pipeline.render(reference, driving_conditions(args.driving, conditioner), seed=args.seed)
         rendered = np.stack(list(tqdm(frames, desc="render", unit="frame")))

@@ -56,11 +56,11 @@ class FailingStep:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def step(self, stream, conditions):
+    def step(self, stream, conditions, similarities=None):
         self.calls += 1
         if self.calls > self.ok:
             raise RuntimeError("injected fault: out of memory in the UNet")
-        return self.inner.step(stream, conditions)
+        return self.inner.step(stream, conditions, similarities)
 
 
 def test_a_model_fault_ends_one_session_and_the_others_stream_on(tiny_pipeline):

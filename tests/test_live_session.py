@@ -192,10 +192,10 @@ class ThreadOfStep:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def step(self, stream, conditions):
+    def step(self, stream, conditions, similarities=None):
         self.threads.append(threading.current_thread())
         time.sleep(0.01)  # a call that takes a while, so pushes really do overlap it
-        return self.inner.step(stream, conditions)
+        return self.inner.step(stream, conditions, similarities)
 
 
 def test_overlap_runs_calls_on_the_worker_and_shows_the_same_frames(pipeline):
@@ -219,7 +219,7 @@ def test_overlap_failure_stops_only_this_stream(pipeline):
     session = session_for(pipeline, overlap=True)
     session.set_reference(character(0))
     session.pipeline = ThreadOfStep(pipeline)
-    session.pipeline.step = lambda stream, conditions: 1 / 0
+    session.pipeline.step = lambda stream, conditions, similarities=None: 1 / 0
     with pytest.raises(StreamStopped, match="ZeroDivisionError"):
         run(session, 12)
     with pytest.raises(StreamStopped):  # stays stopped until a new reference

@@ -79,3 +79,43 @@ def align_body(user: Landmarks, reference: Landmarks, min_conf: float = Conditio
 def _ride(points: np.ndarray, old_anchor: np.ndarray, new_anchor: np.ndarray, scale: float) -> np.ndarray:
     """Move points rigidly with their anchor and scale them about it."""
     return (new_anchor + scale * (points - old_anchor)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- face alignment
+# Points of the 68 that move with the head and hardly with the expression: the jaw, the nose, the eye corners.
+FACE_RIGID: tuple[int, ...] = tuple(range(0, 17)) + tuple(range(27, 36)) + (36, 39, 42, 45)
+
+
+def uncropped(landmarks: Landmarks, crop_ratio: float) -> Landmarks:
+    """Landmarks found in the centred square crop of side `crop_ratio` x the short side (`center_crop`) -> the same
+    points in the whole centred square (what `rain.images.square` keeps of an image)."""
+    out = landmarks.copy()
+    out.face = ((1 - crop_ratio) / 2 + crop_ratio * landmarks.face).astype(np.float32)
+    out.body = ((1 - crop_ratio) / 2 + crop_ratio * landmarks.body).astype(np.float32)
+    return out
+
+
+def face_similarity(reference: Landmarks, frame: Landmarks, size: int,
+                    min_conf: float = ConditionConfig.min_confidence) -> np.ndarray:
+    """(2, 3) float32: the similarity (scale, rotation, shift), in pixels of a size x size image, that best maps the
+    reference's rigid face points (`FACE_RIGID`) onto the frame's, by least squares (Umeyama). The identity when
+    fewer than 3 of them are seen in both. It aligns the reference image to a frame (a refiner reads it,
+    rain/models/refiner.py `aligned`)."""
+    identity = np.eye(2, 3, dtype=np.float32)
+    rigid = np.array(FACE_RIGID)
+    seen = (reference.face_conf[rigid] > min_conf) & (frame.face_conf[rigid] > min_conf)
+    if seen.sum() < 3:
+        return identity
+    src = reference.face[rigid[seen]].astype(np.float64) * size  # (n, 2) pixels
+    dst = frame.face[rigid[seen]].astype(np.float64) * size
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    u, sv, vt = np.linalg.svd(d.T @ s / len(src))
+    flip = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ flip @ vt
+    variance = (s ** 2).sum() / len(src)
+    if variance < 1e-9:
+        return identity
+    scale = float(np.trace(np.diag(sv) @ flip) / variance)
+    shift = mu_d - scale * rotation @ mu_s
+    return np.concatenate([scale * rotation, shift[:, None]], 1).astype(np.float32)

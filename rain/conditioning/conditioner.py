@@ -19,7 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
-from rain.conditioning.align import align_body
+from rain.conditioning.align import align_body, face_similarity
 from rain.conditioning.calibrate import propose_params
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.crop import prepare_frame
@@ -55,13 +55,18 @@ def render_condition(config: ConditionConfig, landmarks: Landmarks | None = None
                                  "or turn ConditionConfig.align_body off")
             lm = align_body(landmarks, reference, config.min_confidence, user_anchor)
         return draw_body(lm, size, config.body_line_width, config.min_confidence, config.draw_hands)
-    face = landmarks.face
-    if config.apply_retarget and retarget:
-        face = retarget_face(face, retarget)
+    face = drawn_face(config, landmarks, retarget)
     if config.face_style == "contours":
         return draw_face_contours(face, size, config.face_line_width, landmarks.face_conf,
                                   config.min_confidence)
     return draw_face_dots(face, size, config.face_dot_radius, landmarks.face_conf, config.min_confidence)
+
+
+def drawn_face(config: ConditionConfig, landmarks: Landmarks, retarget: Mapping[str, float] | None = None) -> np.ndarray:
+    """The 68 face points (68, 2) a face condition draws: `landmarks.face` after the `retarget` sliders."""
+    if config.apply_retarget and retarget:
+        return retarget_face(landmarks.face, retarget)
+    return landmarks.face
 
 
 @dataclass
@@ -70,6 +75,12 @@ class ConditionResult:
     landmarks: Landmarks | None  # the landmarks drawn (smoothed / held / faded); None in style mode
     status: str  # "tracking", "holding", "fading", "neutral" (nobody seen yet or faded) or "style"
     detect_ms: float  # time spent in the detector for this frame
+    similarity: np.ndarray | None = None  # (2, 3) face mode with a `face_reference`: the reference -> this frame map
+
+    @property
+    def pile_input(self) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """What `RainPipeline.render` takes for this frame: the image, paired with its similarity if it has one."""
+        return self.image if self.similarity is None else (self.image, self.similarity)
 
 
 class Conditioner:
@@ -85,6 +96,8 @@ class Conditioner:
             self.detector = make_detector(cfg)
         self.retarget = retarget
         self.reference = reference  # the character's landmarks (body alignment)
+        self.face_reference: Landmarks | None = None  # the character's face in its whole square (face mode: a
+        # `similarity` per frame, for a refiner that aligns the reference, rain/conditioning/align.py)
         self.user_anchor: np.ndarray | None = None  # user's neck at calibration (body alignment)
         self.smoother = LandmarkSmoother(cfg.smoothing, cfg.hold_seconds, cfg.min_confidence)
         self.tracker = HoldFadeTracker(cfg.hold_seconds, cfg.fade_seconds, neutral)
@@ -119,7 +132,11 @@ class Conditioner:
         lm, status = self.tracker.update(smoothed, t)
         image = render_condition(self._draw_config(), lm, retarget=self.retarget,
                                  reference=self.reference, user_anchor=self.user_anchor)
-        return ConditionResult(image, lm, status, detect_ms)
+        similarity = None
+        if cfg.mode == "face" and self.face_reference is not None:
+            drawn = Landmarks(face=drawn_face(cfg, lm, self.retarget), face_conf=lm.face_conf)
+            similarity = face_similarity(self.face_reference, drawn, cfg.resolution, cfg.min_confidence)
+        return ConditionResult(image, lm, status, detect_ms, similarity)
 
     def _draw_config(self) -> ConditionConfig:
         """The config to draw with: alignment is switched off, with a warning once, while

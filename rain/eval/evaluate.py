@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from rain.conditioning.align import face_similarity
 from rain.eval.metrics import block_changes, motion_of_changes, psnr, summarize
 from rain.images import to_tensor, to_uint8
 from rain.models import RainModels, zero_temporal_outputs
@@ -32,19 +33,20 @@ def without_temporal(pipeline: RainPipeline) -> RainPipeline:
 def stream_sequence(pipeline: RainPipeline, world, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (output, truth) frame pairs for a held-out world, streaming (any length, flat memory)."""
     stream = pipeline.new_stream(pipeline.encode_reference(world.reference), seed=seed)
-    f = pipeline.frames_per_group
-    conditions, truths = [], []
+    f, size, aligns = pipeline.frames_per_group, pipeline.config.resolution, pipeline.aligns_reference
+    conditions: list = []
     pending: list[np.ndarray] = []
-    for _, condition, frame in world.frames():
-        conditions.append(condition)
+    for landmarks, condition, frame in world.frames():  # a refiner that aligns the reference: the world's true faces
+        conditions.append((condition, face_similarity(world.reference_landmarks, landmarks, size)) if aligns
+                          else condition)
         pending.append(frame)
         if len(conditions) == f:
-            out = pipeline.step(stream, np.stack(conditions))
+            out = list(pipeline.step_group(stream, conditions))
             conditions = []
             for o in out:
                 yield o, pending.pop(0)
     if conditions:
-        for o in pipeline.step(stream, np.stack(conditions)):
+        for o in pipeline.step_group(stream, conditions):
             yield o, pending.pop(0)
     for out in pipeline.drain(stream):
         for o in out:

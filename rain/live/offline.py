@@ -22,6 +22,7 @@ import numpy as np
 from rain.conditioning import ConditionConfig, Conditioner
 from rain.live.config import LIVE, LiveConfig
 from rain.live.memory import release_memory
+from rain.live.session import align_conditioner
 from rain.pipeline import RainPipeline
 
 logger = logging.getLogger(__name__)
@@ -82,16 +83,18 @@ def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
 
 
 def _conditions(path: Path, conditioner: Conditioner, info: VideoInfo, limits: LiveConfig,
-                latest: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """Condition images of the driving video's frames; `latest[0]` tracks the newest for previews."""
+                latest: list[np.ndarray]) -> Iterator[np.ndarray | tuple[np.ndarray, np.ndarray]]:
+    """Condition images of the driving video's frames, paired with their reference -> frame similarity when the
+    conditioner has a face reference (`RainPipeline.render`); `latest[0]` tracks the newest image for previews."""
     reader = imageio.get_reader(path, format="FFMPEG")
     count = 0
     try:
         for count, frame in enumerate(reader, start=1):
             if count > limits.max_video_frames:
                 raise ValueError(f"the driving video has more than {limits.max_video_frames} frames")
-            latest[0] = conditioner(np.asarray(frame)[..., :3], t=(count - 1) / info.fps).image
-            yield latest[0]
+            result = conditioner(np.asarray(frame)[..., :3], t=(count - 1) / info.fps)
+            latest[0] = result.image
+            yield result.pile_input
     finally:
         reader.close()
     if count == 0:
@@ -104,6 +107,7 @@ def animate_video(pipeline: RainPipeline, reference: np.ndarray, video: str | Pa
     # 1. check the inputs before any work
     info = probe_video(video, limits)
     conditioner = Conditioner(replace_resolution(condition, pipeline.config.resolution))
+    align_conditioner(conditioner, pipeline, reference)
     size = pipeline.config.resolution
     writer = imageio_ffmpeg.write_frames(str(out), (size, size), fps=info.fps or limits.output_fps,
                                          codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1)

@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from rain.conditioning import ConditionConfig, Conditioner, Landmarks, make_detector, propose_params, render_condition
+from rain.conditioning.align import uncropped
 from rain.conditioning.detect import detect_frame
 from rain.live.config import LIVE
 from rain.live.memory import release_memory
@@ -58,6 +59,25 @@ def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks
         return detect_frame(detector, image, static)
     finally:
         detector.close()
+
+
+def face_reference(pipeline: RainPipeline, marks: Landmarks | None, config: ConditionConfig) -> Landmarks | None:
+    """The reference's face (`marks`, found with `config`) in its whole square, for a model whose refiner aligns the
+    reference (face mode); None otherwise, with a warning when such a model finds no face on the reference."""
+    if config.mode != "face" or not pipeline.aligns_reference:
+        return None
+    if marks is None or not marks.has_face(config.min_confidence):
+        logger.warning("no face found on the reference image: the refiner reads it where it is, not aligned "
+                       "to each frame (expect softer edges when the head moves or turns)")
+        return None
+    return uncropped(marks, config.crop_ratio)
+
+
+def align_conditioner(conditioner: Conditioner, pipeline: RainPipeline, reference: np.ndarray) -> None:
+    """Give `conditioner` the `reference` image's face, for a model whose refiner aligns the reference (face mode)."""
+    if conditioner.config.mode == "face" and pipeline.aligns_reference:
+        marks = reference_landmarks(reference, conditioner.config)
+        conditioner.face_reference = face_reference(pipeline, marks, conditioner.config)
 
 
 class _Inline:
@@ -106,7 +126,8 @@ class LiveSession:
         self.strength: float | None = None  # img2img strength (latent-entry models); None: the model's default
         self.frames_per_group: int | None = None  # the pile's frames per UNet call; None: the model's
         self.num_groups: int | None = None  # the pile's groups (noise levels, LCM steps); None: the model's
-        self._pending: list[tuple[np.ndarray, float]] = []  # (condition, camera time) of the open group
+        self._pending: list[tuple[np.ndarray, np.ndarray | None, float]] = []  # (condition, similarity, camera
+        # time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
         self._shown: deque[float] = deque()  # wall times of recently shown frames
@@ -131,6 +152,7 @@ class LiveSession:
         style = self.conditioner.config.mode == "style"  # the style condition is the frame: no landmarks
         self.reference_marks = None if style else reference_landmarks(image, self.conditioner.config)
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
+        self.conditioner.face_reference = face_reference(self.pipeline, self.reference_marks, self.conditioner.config)
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
             self.stream = self._new_stream(reference)
@@ -226,14 +248,17 @@ class LiveSession:
 
         # 2. a full group goes through the pile (on the worker thread in overlap mode, while the next
         # frames are conditioned here); a finished call's clean group joins the buffer with its camera times
-        self._pending.append((result.image, now))
+        self._pending.append((result.image, result.similarity, now))
         self._collect(wait=False)
         if len(self._pending) == self.stream.frames_per_group:
             self._collect(wait=True)  # one call at a time: the pile's order is the stream's order
-            conditions = np.stack([c for c, _ in self._pending])
-            self._in_pile.extend(t_in for _, t_in in self._pending)
+            conditions = np.stack([c for c, _, _ in self._pending])
+            similarities = None  # a refiner that aligns the reference gets each frame's map (identity without one)
+            if self.pipeline.aligns_reference:
+                similarities = np.stack([np.eye(2, 3, dtype=np.float32) if s is None else s for _, s, _ in self._pending])
+            self._in_pile.extend(t_in for _, _, t_in in self._pending)
             self._pending.clear()
-            self._running = self._worker.submit(self.pipeline.step, self.stream, conditions)
+            self._running = self._worker.submit(self.pipeline.step, self.stream, conditions, similarities)
             if not self.overlap:
                 self._collect(wait=True)
 

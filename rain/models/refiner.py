@@ -102,3 +102,20 @@ def deepened(trained: Refiner, levels: int) -> Refiner:
     if unexpected or not all(".inner." in k for k in missing):
         raise RuntimeError(f"deepening a refiner: unexpected {unexpected}, missing {missing}")
     return deeper
+
+
+def aligned(reference: torch.Tensor, similarities: torch.Tensor) -> torch.Tensor:
+    """The reference image (1, 3, H, W) moved onto each frame by its similarity (f, 2, 3), a map of pixel
+    coordinates from the reference to the frame (rain/conditioning/align.py `face_similarity`) -> (f, 3, H, W):
+    bilinear, the border pixels repeated beyond the image."""
+    f, (h, w) = similarities.shape[0], reference.shape[-2:]
+    full = torch.cat([similarities.double(), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64,
+                                                          device=similarities.device).expand(f, 1, 3)], 1)
+    inverse = torch.linalg.inv(full)[:, :2].float()  # (f, 2, 3): frame pixel -> reference pixel
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=reference.device),
+                            torch.arange(w, dtype=torch.float32, device=reference.device), indexing="ij")
+    pixels = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, h * w, 3)  # (1, HW, 3)
+    source = (pixels @ inverse.transpose(1, 2)).reshape(f, h, w, 2)  # (f, H, W, 2) x, y in the reference
+    grid = source / torch.tensor([w - 1, h - 1], dtype=torch.float32, device=reference.device) * 2 - 1
+    image = reference.expand(f, -1, -1, -1)
+    return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True).to(image.dtype)

@@ -21,28 +21,33 @@ import torch
 import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
+from rain.conditioning.align import face_similarity
+from rain.config import REFINER_REFERENCES
 from rain.images import to_tensor, to_uint8
-from rain.models.refiner import Refiner, deepened
+from rain.models.refiner import Refiner, aligned, deepened
 from rain.pipeline import RainPipeline
 from rain.train import loop
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig, kept_setting
 from rain.train.data import world_clip
+from rain.worlds.body import Clip
 from rain.worlds.options import world_config
 
 logger = logging.getLogger(__name__)
 
 
-def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarray]:
+def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) -> dict[str, np.ndarray]:
     """Frames the model emits for `cfg.refiner_clips` training worlds, with their conditions and truths,
-    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3).
+    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3); with `align`,
+    one reference per frame (n, H, W, 3), moved onto it by `frame_references`.
     The arrays are allocated once and filled, so the peak memory is what the pairs hold."""
     config = world_config(cfg.world, cfg.style_families, cfg.face_condition)
     rng = np.random.default_rng([cfg.seed, 7])
     size, t = pipeline.config.resolution, cfg.refiner_frames
     frame = lambda n: np.empty((n, size, size, 3), np.uint8)  # noqa: E731
     n = cfg.refiner_clips * t
-    pairs = {"frames": frame(n), "conditions": frame(n), "truths": frame(n), "references": frame(cfg.refiner_clips),
-             "index": np.repeat(np.arange(cfg.refiner_clips), t)}
+    pairs = {"frames": frame(n), "conditions": frame(n), "truths": frame(n),
+             "references": frame(n if align else cfg.refiner_clips),
+             "index": np.arange(n) if align else np.repeat(np.arange(cfg.refiner_clips), t)}
     for i in range(cfg.refiner_clips):
         clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
         clip = world_clip(cfg.world, clip_rng, t, size, config)
@@ -53,10 +58,19 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig) -> dict[str, np.ndarr
             shown = to_uint8(pipeline.restyled(pipeline.encode_reference(clip.reference), to_tensor(clip.conditions)))
         rows = slice(i * t, (i + 1) * t)
         pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, shown, clip.frames
-        pairs["references"][i] = clip.reference
+        if align:
+            pairs["references"][rows] = to_uint8(frame_references(clip, size))
+        else:
+            pairs["references"][i] = clip.reference
     logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
                 sum(a.nbytes for a in pairs.values()) / 1e9)
     return pairs
+
+
+def frame_references(clip: Clip, size: int) -> torch.Tensor:
+    """The clip's reference moved onto each of its frames by the similarity of their face landmarks, (t, 3, H, W)."""
+    similarities = np.stack([face_similarity(clip.reference_landmarks, lm, size) for lm in clip.landmarks])
+    return aligned(to_tensor(clip.reference)[None], torch.from_numpy(similarities))
 
 
 class PairCrops(torch.utils.data.IterableDataset):
@@ -102,12 +116,18 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     levels = cfg.refiner_levels if deeper else kept_setting(init, config.refiner, "levels", cfg.refiner_levels,
                                                             "--refiner-levels")
 
+    reference = cfg.refiner_reference or config.refiner.reference
+    if reference not in REFINER_REFERENCES:
+        raise ValueError(f"--refiner-reference must be one of {REFINER_REFERENCES}, got {reference!r}")
+    if reference == "aligned" and cfg.world != "face":
+        raise ValueError("--refiner-reference aligned moves the reference by face landmarks: it needs --world face")
+
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     # (deepened: its new levels start as the identity)
     torch.manual_seed(cfg.seed)
     fresh = deepened(models.refiner, levels) if deeper else Refiner(width, levels)
     pipeline = RainPipeline(dataclasses.replace(models, refiner=None), config)
-    pairs = stream_pairs(pipeline, cfg)
+    pairs = stream_pairs(pipeline, cfg, align=reference == "aligned")
     if config.refiner.width and not deeper:
         fresh.load_state_dict(models.refiner.state_dict())
 
@@ -116,7 +136,8 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     refiner = loop.run(cfg, fresh.train(), loader, refiner_step, out)
 
     # 3. export
-    config = dataclasses.replace(config, refiner=dataclasses.replace(config.refiner, width=width, levels=levels))
+    config = dataclasses.replace(config, refiner=dataclasses.replace(config.refiner, width=width, levels=levels,
+                                                                     reference=reference))
     save_models(dataclasses.replace(models, refiner=refiner.eval()), config, out / "model")
     logger.info("refiner stage exported to %s", out / "model")
     return out / "model"

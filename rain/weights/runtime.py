@@ -70,9 +70,10 @@ class HalfWeightsPipeline(RainPipeline):
         with torch.autocast(self.device.type, dtype=self.half_dtype):
             return super().encode_reference(image)
 
-    def step(self, stream: StreamState, conditions: np.ndarray | None) -> np.ndarray:
+    def step(self, stream: StreamState, conditions: np.ndarray | None,
+             similarities: np.ndarray | None = None) -> np.ndarray:
         with torch.autocast(self.device.type, dtype=self.half_dtype):
-            return super().step(stream, conditions)
+            return super().step(stream, conditions, similarities)
 
 
 def free_reference_models(pipeline: RainPipeline) -> int:
