@@ -1,0 +1,87 @@
+"""A refiner that aligns the reference, scored with the maps the live path would give it.
+
+The eval (`python -m rain eval`) aligns with the face world's true landmarks. Live, the map comes from MediaPipe on
+the cartoon reference and on the camera face, retargeted by the sliders. Here each held-out face world is streamed
+three times with the same condition images (the world's), the maps differing: the true ones, the live ones
+(MediaPipe on the reference image and on the world's human driving frame, retargeted with the identity's sliders;
+the identity where no face is found), and none (the identity). PSNR as the eval's (per sequence over all frames,
+then the mean).
+
+    PYTHONPATH=. python docs/refiner/align_live_eval.py MODEL [SEQUENCES] [FRAMES]
+"""
+import json
+import sys
+
+import numpy as np
+
+from rain.checkpoint import load_models
+from rain.conditioning import ConditionConfig
+from rain.conditioning.align import face_similarity, uncropped
+from rain.conditioning.crop import prepare_frame
+from rain.conditioning.detect_mediapipe import MediaPipeDetector
+from rain.conditioning.landmarks import Landmarks
+from rain.conditioning.retarget import retarget_face
+from rain.eval.metrics import psnr
+from rain.live.session import reference_landmarks
+from rain.pipeline import RainPipeline
+from rain.train.config import HELD_OUT_SEED_START
+from rain.worlds.face.world import FaceWorld
+
+
+def live_maps(world: FaceWorld, size: int, detector: MediaPipeDetector) -> np.ndarray:
+    config = ConditionConfig(mode="face", resolution=size)
+    marks = reference_landmarks(world.reference, config)
+    identity = np.eye(2, 3, dtype=np.float32)
+    if marks is None or not marks.has_face():
+        return np.repeat(identity[None], world.num_frames, 0)
+    ref = uncropped(marks, config.crop_ratio)
+    maps = []
+    for t in range(world.num_frames):
+        lm = detector.detect(prepare_frame(world.driving_frame(t), world.config.driving_crop, 384))
+        if lm is None or not lm.has_face():
+            maps.append(identity)
+            continue
+        maps.append(face_similarity(ref, Landmarks(face=retarget_face(lm.face, world.sliders), face_conf=lm.face_conf),
+                                    size))
+    return np.stack(maps)
+
+
+def stream(pipeline: RainPipeline, world: FaceWorld, maps: np.ndarray, seed: int) -> float:
+    state = pipeline.new_stream(pipeline.encode_reference(world.reference), seed=seed)
+    f, out, truths, group = pipeline.frames_per_group, [], [], []
+    for t, (_, condition, frame) in enumerate(world.frames()):
+        group.append((condition, maps[t]))
+        truths.append(frame)
+        if len(group) == f:
+            out.extend(pipeline.step_group(state, group))
+            group = []
+    if group:
+        out.extend(pipeline.step_group(state, group))
+    for frames in pipeline.drain(state):
+        out.extend(frames)
+    return psnr(np.stack(out), np.stack(truths))
+
+
+def main(model: str, sequences: int = 16, frames: int = 96) -> dict:
+    models, config = load_models(model)
+    pipeline, size = RainPipeline(models, config), config.resolution
+    detector = MediaPipeDetector(body=False, face=True, static_images=False)  # tracking, as a camera stream
+    rows = {"true": [], "live": [], "none": []}
+    try:
+        for i in range(sequences):
+            world = FaceWorld.from_seed(HELD_OUT_SEED_START + i, frames, size)
+            true = np.stack([face_similarity(world.reference_landmarks, world.landmarks(t), size)
+                             for t in range(frames)])
+            maps = {"true": true, "live": live_maps(world, size, detector),
+                    "none": np.repeat(np.eye(2, 3, dtype=np.float32)[None], frames, 0)}
+            for name, m in maps.items():
+                rows[name].append(stream(pipeline, world, m, seed=i))
+    finally:
+        detector.close()
+    return {"model": model, "sequences": sequences, "frames": frames,
+            **{f"psnr_{k}_maps": float(np.mean(v)) for k, v in rows.items()},
+            "per_sequence": {k: [round(x, 2) for x in v] for k, v in rows.items()}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], *map(int, sys.argv[2:])), indent=1))  # noqa: T201
