@@ -22,7 +22,7 @@ from rain.models import build_models
 from rain.models.refiner import aligned
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
-from rain.train.refine import frame_references, stream_pairs, train_refiner
+from rain.train.refine import _then, frame_references, stream_pairs, train_refiner
 from rain.worlds.face.world import FaceWorld
 
 
@@ -124,6 +124,21 @@ def test_the_refiner_stage_trains_on_aligned_references_and_the_eval_streams_wit
     assert frame_references(clip, trained.resolution).shape == (5, 3, trained.resolution, trained.resolution)
     with pytest.raises(ValueError, match="needs --world face"):
         train_refiner(dataclasses.replace(cfg, world="style"), tmp_path / "init", tmp_path / "run2")
+    with pytest.raises(ValueError, match="needs --refiner-reference aligned"):
+        train_refiner(dataclasses.replace(cfg, refiner_reference="as-is", refiner_map_jitter=2.0), tmp_path / "init",
+                      tmp_path / "run3")
+
+
+def test_map_jitter_moves_each_frames_reference_by_a_seeded_random_similarity():
+    clip = FaceWorld.from_seed(4, 3, 64).to_clip()
+    plain = frame_references(clip, 64)
+    jittered = [frame_references(clip, 64, 2.0, np.random.default_rng(s)) for s in (1, 1, 2)]
+    assert torch.equal(jittered[0], jittered[1]) and not torch.equal(jittered[0], jittered[2])
+    assert not torch.equal(jittered[0], plain)
+    assert (jittered[0] - plain).abs().mean() < 0.1  # a few pixels, not another image
+    a, b = similarity(1.1, 0.2, (3, 4)), similarity(0.9, -0.5, (-1, 2))
+    full = lambda m: np.vstack([m, [0, 0, 1]])  # noqa: E731
+    assert np.allclose(full(_then(a, b)), full(b) @ full(a))
 
 
 def test_a_live_face_session_hands_each_frame_its_similarity_on_a_real_photo():

@@ -49,6 +49,7 @@ class TrainConfig:
     refiner: int = 0  # refiner: grow a refiner of this width on a model without one (rain/models/refiner.py); 0 keeps (retrains) the model's
     refiner_levels: int = 0  # refiner: 1, 2 or 3 levels (rain/models/refiner.py) when growing one (0: 1); more than a model's refiner of 2+ levels has deepens it (the new levels start as the identity); 0 keeps (retrains) the model's
     refiner_reference: str = ""  # refiner: "aligned" (face world) reads the reference moved onto each frame by its face landmarks' similarity, "as-is" as it is; "" keeps the model's (rain/config.py RefinerConfig.reference)
+    refiner_map_jitter: float = 0.0  # refiner, aligned: train on maps moved by random similarities of this size (px; rain/train/refine.py frame_references), as live maps err
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
     style_preset: int = 0  # preset: grow a style preset of this width on an img2img model without one (rain/models/style_preset.py); 0 keeps (retrains) the model's

@@ -59,7 +59,7 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) 
         rows = slice(i * t, (i + 1) * t)
         pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, shown, clip.frames
         if align:
-            pairs["references"][rows] = to_uint8(frame_references(clip, size))
+            pairs["references"][rows] = to_uint8(frame_references(clip, size, cfg.refiner_map_jitter, clip_rng))
         else:
             pairs["references"][i] = clip.reference
     logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
@@ -67,10 +67,30 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) 
     return pairs
 
 
-def frame_references(clip: Clip, size: int) -> torch.Tensor:
-    """The clip's reference moved onto each of its frames by the similarity of their face landmarks, (t, 3, H, W)."""
+def frame_references(clip: Clip, size: int, jitter: float = 0.0, rng: np.random.Generator | None = None) -> torch.Tensor:
+    """The clip's reference moved onto each of its frames by the similarity of their face landmarks, (t, 3, H, W).
+    `jitter` (px) moves each map by a random similarity about the frame's centre, as the live path's maps err
+    (MediaPipe on a cartoon reference and on the camera face; docs/REFINER.md, session 25): a shift of `jitter` px,
+    a scale and a rotation of `jitter` / 64 (log scale, radians) per clip, and half of each again per frame."""
     similarities = np.stack([face_similarity(clip.reference_landmarks, lm, size) for lm in clip.landmarks])
-    return aligned(to_tensor(clip.reference)[None], torch.from_numpy(similarities))
+    if jitter:
+        clip_error = _random_similarity(rng, jitter, size)
+        similarities = np.stack([_then(_then(m, clip_error), _random_similarity(rng, jitter / 2, size))
+                                 for m in similarities])
+    return aligned(to_tensor(clip.reference)[None], torch.from_numpy(similarities.astype(np.float32)))
+
+
+def _random_similarity(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
+    """(2, 3) a random similarity about the centre of a size x size image: shift sigma px, scale and rotation sigma / 64."""
+    scale, angle = np.exp(rng.normal(0, sigma / 64)), rng.normal(0, sigma / 64)
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = np.full(2, (size - 1) / 2)
+    return np.concatenate([rotation, (centre - rotation @ centre + rng.normal(0, sigma, 2))[:, None]], 1)
+
+
+def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The (2, 3) map that applies `first`, then `second`."""
+    return np.concatenate([second[:, :2] @ first[:, :2], (second[:, :2] @ first[:, 2] + second[:, 2])[:, None]], 1)
 
 
 class PairCrops(torch.utils.data.IterableDataset):
@@ -121,6 +141,9 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
         raise ValueError(f"--refiner-reference must be one of {REFINER_REFERENCES}, got {reference!r}")
     if reference == "aligned" and cfg.world != "face":
         raise ValueError("--refiner-reference aligned moves the reference by face landmarks: it needs --world face")
+    if cfg.refiner_map_jitter < 0 or (cfg.refiner_map_jitter and reference != "aligned"):
+        raise ValueError(f"--refiner-map-jitter (px, >= 0) moves an aligned reference's maps: it needs "
+                         f"--refiner-reference aligned, got {cfg.refiner_map_jitter} with {reference!r}")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     # (deepened: its new levels start as the identity)
