@@ -141,9 +141,7 @@ class RefinerConfig:
 
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
     levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
-    # "as-is": the refiner reads the reference image as it is; "aligned" (face models): moved onto each frame by the
-    # similarity of its face landmarks to the frame's (rain/conditioning/align.py `face_similarity`)
-    reference: str = "as-is"
+    reference: str = "as-is"  # "as-is", or "aligned" (face): moved onto each frame by its face landmarks' similarity (rain/conditioning/align.py)
 
 
 @dataclass(frozen=True)
@@ -284,10 +282,9 @@ class ModelConfig:
         if isinstance(self.refiner.width, bool) or not isinstance(self.refiner.width, int) or self.refiner.width < 0:
             raise ValueError(f"RefinerConfig.width must be 0 (none) or a positive number of channels, got "
                              f"{self.refiner.width!r}")
-        if self.refiner.levels not in REFINER_LEVELS:
-            raise ValueError(f"RefinerConfig.levels must be one of {REFINER_LEVELS}, got {self.refiner.levels!r}")
-        if self.refiner.reference not in REFINER_REFERENCES:
-            raise ValueError(f"RefinerConfig.reference must be one of {REFINER_REFERENCES}, got {self.refiner.reference!r}")
+        for name, choices in (("levels", REFINER_LEVELS), ("reference", REFINER_REFERENCES)):
+            if getattr(self.refiner, name) not in choices:
+                raise ValueError(f"RefinerConfig.{name} must be one of {choices}, got {getattr(self.refiner, name)!r}")
         if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")

@@ -96,6 +96,8 @@ def test_the_pipeline_refuses_maps_it_cannot_use(rng):
         pipeline.step(stream, conditions, mirrored)
     with pytest.raises(ValueError, match="every condition image a similarity, or none"):
         pipeline.step_group(stream, [(conditions[0], np.eye(2, 3, dtype=np.float32))] + list(conditions[1:]))
+    with pytest.raises(ValueError, match="RefinerConfig.reference must be one of"):
+        dataclasses.replace(tiny(), refiner=RefinerConfig(width=4, reference="warped")).validate()
     plain = RainPipeline.from_config(tiny(), precision="fp32")
     with pytest.raises(ValueError, match="takes no similarities"):
         plain.step(plain.new_stream(plain.encode_reference(conditions[0])), conditions,
