@@ -253,9 +253,8 @@ class LiveSession:
         if len(self._pending) == self.stream.frames_per_group:
             self._collect(wait=True)  # one call at a time: the pile's order is the stream's order
             conditions = np.stack([c for c, _, _ in self._pending])
-            similarities = None  # a refiner that aligns the reference gets each frame's map (identity without one)
-            if self.pipeline.aligns_reference:
-                similarities = np.stack([np.eye(2, 3, dtype=np.float32) if s is None else s for _, s, _ in self._pending])
+            maps = [s for _, s, _ in self._pending]  # each frame's reference -> frame map, for a refiner that aligns
+            similarities = np.stack(maps) if all(m is not None for m in maps) else None  # none: the identity
             self._in_pile.extend(t_in for _, _, t_in in self._pending)
             self._pending.clear()
             self._running = self._worker.submit(self.pipeline.step, self.stream, conditions, similarities)
