@@ -142,6 +142,7 @@ class RefinerConfig:
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
     levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
     reference: str = "as-is"  # "as-is", or "aligned" (face): moved onto each frame by its face landmarks' similarity (rain/conditioning/align.py)
+    landmarker: int = 0  # aligned: width of a cartoon landmarker that finds the reference's face (rain/models/landmarker.py); 0: MediaPipe does
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,8 @@ class ModelConfig:
         for name, choices in (("levels", REFINER_LEVELS), ("reference", REFINER_REFERENCES)):
             if getattr(self.refiner, name) not in choices:
                 raise ValueError(f"RefinerConfig.{name} must be one of {choices}, got {getattr(self.refiner, name)!r}")
+        if self.refiner.landmarker and (self.refiner.reference != "aligned" or self.refiner.landmarker % 8):
+            raise ValueError(f"RefinerConfig.landmarker (a multiple of 8) serves an aligned reference, got {self.refiner}")
         if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
             raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
                              f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")

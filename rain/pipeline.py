@@ -271,6 +271,15 @@ class RainPipeline:
         similarities."""
         return self.models.refiner is not None and self.config.refiner.reference == "aligned"
 
+    def reference_face(self, image: np.ndarray) -> np.ndarray | None:
+        """The 68 face points (68, 2), normalised to the reference's square (`rain.images.square`), that the model's
+        cartoon landmarker (rain/models/landmarker.py) finds on any-size RGB uint8 `image`; None without one."""
+        if self.models.landmarker is None:
+            return None
+        x = square(to_tensor(check_rgb(image, "reference image")), self.config.resolution)[None].to(self.device)
+        with torch.no_grad():
+            return self.models.landmarker(x)[0].cpu().numpy()  # (68, 2)
+
     def _similarities(self, similarities: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:
         """A group's reference -> frame maps (f, 2, 3) for a refiner that aligns its reference (the identity where
         none are given; a short group padded with its last), else None; ValueError for maps this model cannot use."""

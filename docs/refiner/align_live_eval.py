@@ -1,11 +1,12 @@
 """A refiner that aligns the reference, scored with the maps the live path would give it.
 
-The eval (`python -m rain eval`) aligns with the face world's true landmarks. Live, the map comes from MediaPipe on
-the cartoon reference and on the camera face, retargeted by the sliders. Here each held-out face world is streamed
-three times with the same condition images (the world's), the maps differing: the true ones, the live ones
-(MediaPipe on the reference image and on the world's human driving frame, retargeted with the identity's sliders;
-the identity where no face is found), and none (the identity). PSNR as the eval's (per sequence over all frames,
-then the mean).
+The eval (`python -m rain eval`) aligns each frame's true landmarks with the reference's face (the model's cartoon
+landmarker's, or the world's true one without a landmarker). Live, the camera face comes from MediaPipe, retargeted
+by the sliders. Here each held-out face world is streamed three times with the same condition images (the world's),
+the maps differing: the true ones (both faces the world's), the live ones (the reference's face as the live path
+finds it: the model's landmarker if it has one, else MediaPipe; MediaPipe on the world's human driving frame,
+retargeted with the identity's sliders; the identity where no face is found), and none (the identity). PSNR as the
+eval's (per sequence over all frames, then the mean).
 
     PYTHONPATH=. python docs/refiner/align_live_eval.py MODEL [SEQUENCES] [FRAMES]
 """
@@ -16,25 +17,25 @@ import numpy as np
 
 from rain.checkpoint import load_models
 from rain.conditioning import ConditionConfig
-from rain.conditioning.align import face_similarity, uncropped
+from rain.conditioning.align import face_similarity
 from rain.conditioning.crop import prepare_frame
 from rain.conditioning.detect_mediapipe import MediaPipeDetector
 from rain.conditioning.landmarks import Landmarks
 from rain.conditioning.retarget import retarget_face
 from rain.eval.metrics import psnr
-from rain.live.session import reference_landmarks
+from rain.live.session import face_reference, reference_landmarks
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START
 from rain.worlds.face.world import FaceWorld
 
 
-def live_maps(world: FaceWorld, size: int, detector: MediaPipeDetector) -> np.ndarray:
+def live_maps(pipeline: RainPipeline, world: FaceWorld, size: int, detector: MediaPipeDetector) -> np.ndarray:
     config = ConditionConfig(mode="face", resolution=size)
     marks = reference_landmarks(world.reference, config)
+    ref = face_reference(pipeline, world.reference, marks, config)  # the model's landmarker if it has one, as live
     identity = np.eye(2, 3, dtype=np.float32)
-    if marks is None or not marks.has_face():
+    if ref is None:
         return np.repeat(identity[None], world.num_frames, 0)
-    ref = uncropped(marks, config.crop_ratio)
     maps = []
     for t in range(world.num_frames):
         lm = detector.detect(prepare_frame(world.driving_frame(t), world.config.driving_crop, 384))
@@ -72,7 +73,7 @@ def main(model: str, sequences: int = 16, frames: int = 96) -> dict:
             world = FaceWorld.from_seed(HELD_OUT_SEED_START + i, frames, size)
             true = np.stack([face_similarity(world.reference_landmarks, world.landmarks(t), size)
                              for t in range(frames)])
-            maps = {"true": true, "live": live_maps(world, size, detector),
+            maps = {"true": true, "live": live_maps(pipeline, world, size, detector),
                     "none": np.repeat(np.eye(2, 3, dtype=np.float32)[None], frames, 0)}
             for name, m in maps.items():
                 rows[name].append(stream(pipeline, world, m, seed=i))

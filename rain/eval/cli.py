@@ -95,8 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "trained_num_groups": config.pile.num_groups, "trained_frames_per_group": config.pile.frames_per_group,
                     "style_families": args.style_families or "all", **({"face_condition": face} if face else {}),
                     "sequences": args.sequences, "frames": args.frames}
-    if pipeline.aligns_reference:  # the eval aligns with the world's true landmarks (live: docs/refiner/align_live_eval.py)
-        result["refiner_reference"] = "aligned by the world's true face landmarks"
+    if pipeline.aligns_reference:  # the frames' true landmarks (live: docs/refiner/align_live_eval.py)
+        found = "the model's landmarker" if models.landmarker is not None else "the world's true landmarks"
+        result["refiner_reference"] = f"aligned: the reference's face by {found}, each frame's by its true landmarks"
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)
     if models.preset is not None:  # what the preset alone makes of the camera frames, before the pile

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from rain.conditioning.align import face_similarity
+from rain.conditioning.landmarks import Landmarks
 from rain.eval.metrics import block_changes, motion_of_changes, psnr, summarize
 from rain.images import to_tensor, to_uint8
 from rain.models import RainModels, zero_temporal_outputs
@@ -30,15 +31,24 @@ def without_temporal(pipeline: RainPipeline) -> RainPipeline:
     return RainPipeline(models, pipeline.config, precision=pipeline.precision)
 
 
+def eval_reference_face(pipeline: RainPipeline, world) -> Landmarks:
+    """The reference's face an aligning refiner is evaluated with: what the model's own landmarker finds, as live
+    (rain/live/session.py `face_reference`), or the world's true one for a model without a landmarker."""
+    points = pipeline.reference_face(world.reference)
+    if points is None:
+        return world.reference_landmarks
+    return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
+
+
 def stream_sequence(pipeline: RainPipeline, world, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (output, truth) frame pairs for a held-out world, streaming (any length, flat memory)."""
     stream = pipeline.new_stream(pipeline.encode_reference(world.reference), seed=seed)
     f, size, aligns = pipeline.frames_per_group, pipeline.config.resolution, pipeline.aligns_reference
     conditions: list = []
     pending: list[np.ndarray] = []
-    for landmarks, condition, frame in world.frames():  # a refiner that aligns the reference: the world's true faces
-        conditions.append((condition, face_similarity(world.reference_landmarks, landmarks, size)) if aligns
-                          else condition)
+    reference = eval_reference_face(pipeline, world) if aligns else None
+    for landmarks, condition, frame in world.frames():  # a refiner that aligns the reference: the frames' true faces
+        conditions.append((condition, face_similarity(reference, landmarks, size)) if aligns else condition)
         pending.append(frame)
         if len(conditions) == f:
             out = list(pipeline.step_group(stream, conditions))

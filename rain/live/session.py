@@ -61,11 +61,16 @@ def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks
         detector.close()
 
 
-def face_reference(pipeline: RainPipeline, marks: Landmarks | None, config: ConditionConfig) -> Landmarks | None:
-    """The reference's face (`marks`, found with `config`) in its whole square, for a model whose refiner aligns the
-    reference (face mode); None otherwise, with a warning when such a model finds no face on the reference."""
+def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks | None,
+                   config: ConditionConfig) -> Landmarks | None:
+    """The reference's face in its whole square, for a model whose refiner aligns the reference (face mode): the
+    model's cartoon landmarker's points on `image` if it has one, else `marks` (MediaPipe's, found with `config`);
+    None otherwise, with a warning when such a model finds no face on the reference."""
     if config.mode != "face" or not pipeline.aligns_reference:
         return None
+    points = pipeline.reference_face(image)
+    if points is not None:
+        return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
     if marks is None or not marks.has_face(config.min_confidence):
         logger.warning("no face found on the reference image: the refiner reads it where it is, not aligned "
                        "to each frame (expect softer edges when the head moves or turns)")
@@ -76,8 +81,8 @@ def face_reference(pipeline: RainPipeline, marks: Landmarks | None, config: Cond
 def align_conditioner(conditioner: Conditioner, pipeline: RainPipeline, reference: np.ndarray) -> None:
     """Give `conditioner` the `reference` image's face, for a model whose refiner aligns the reference (face mode)."""
     if conditioner.config.mode == "face" and pipeline.aligns_reference:
-        marks = reference_landmarks(reference, conditioner.config)
-        conditioner.face_reference = face_reference(pipeline, marks, conditioner.config)
+        marks = None if pipeline.models.landmarker is not None else reference_landmarks(reference, conditioner.config)
+        conditioner.face_reference = face_reference(pipeline, reference, marks, conditioner.config)
 
 
 class _Inline:
@@ -152,7 +157,8 @@ class LiveSession:
         style = self.conditioner.config.mode == "style"  # the style condition is the frame: no landmarks
         self.reference_marks = None if style else reference_landmarks(image, self.conditioner.config)
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
-        self.conditioner.face_reference = face_reference(self.pipeline, self.reference_marks, self.conditioner.config)
+        self.conditioner.face_reference = face_reference(self.pipeline, image, self.reference_marks,
+                                                         self.conditioner.config)
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
             self.stream = self._new_stream(reference)

@@ -9,6 +9,7 @@ import torch
 from rain.config import ModelConfig
 from rain.models.attention import install_reference_processors
 from rain.models.image_encoder import ImageEncoder
+from rain.models.landmarker import FaceLandmarker
 from rain.models.pose_guider import PoseGuider
 from rain.models.reference_net import ReferenceNet
 from rain.models.refiner import Refiner
@@ -26,6 +27,7 @@ class RainModels:
     vae: torch.nn.Module  # AutoencoderKL or AutoencoderTiny
     refiner: Refiner | None = None  # decoded frame, its condition and the reference -> a sharper frame; or none
     preset: StylePreset | None = None  # reference -> colour controls applied to each entering camera frame; or none
+    landmarker: FaceLandmarker | None = None  # reference -> its 68 face points, for an aligned refiner; or none (MediaPipe)
 
     def named_parts(self) -> dict[str, torch.nn.Module]:
         """The parts this model has (a refiner only if configured), by name."""
@@ -71,4 +73,5 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         vae=build_vae(config.vae),
         refiner=Refiner(config.refiner.width, config.refiner.levels) if config.refiner.width else None,
         preset=StylePreset(config.preset) if config.preset.width else None,
+        landmarker=FaceLandmarker(config.refiner.landmarker) if config.refiner.landmarker else None,
     )

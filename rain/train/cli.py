@@ -11,6 +11,7 @@ from typing import Sequence
 from rain.config import PRESETS
 from rain.train.config import TrainConfig
 from rain.train.grade_reader import train_grade_reader
+from rain.train.landmarks import train_landmarker
 from rain.train.preset import train_preset
 from rain.train.refine import train_refiner
 from rain.train.stages import train_autoencoder, train_distill, train_rain
@@ -20,7 +21,7 @@ RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
-    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "preset", "grade-reader", "all"], required=True)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader", "all"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
     parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
@@ -49,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     optional = {  # after the pile: a full-resolution refiner; for an img2img (style) model: a colour preset read
         # off the reference, and a grade reader for that preset
-        "refiner": (train_refiner, "a trained model folder"), "preset": (train_preset, "an img2img model folder"),
+        "refiner": (train_refiner, "a trained model folder"),
+        "landmarker": (train_landmarker, "a model folder whose refiner aligns the reference"), "preset": (train_preset, "an img2img model folder"),
         "grade-reader": (train_grade_reader, "a model folder with a style preset")}
     if args.stage in optional:
         train, what = optional[args.stage]

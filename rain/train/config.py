@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["autoencoder", "image", "pile", "distill", "refiner", "preset", "grade-reader"]
+Stage = Literal["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class TrainConfig:
     refiner_map_jitter: float = 0.0  # refiner, aligned: train on maps moved by random similarities of this size (px; rain/train/refine.py frame_references), as live maps err
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
+    landmarker: int = 0  # landmarker: width of a cartoon landmarker to grow for an aligned refiner (rain/models/landmarker.py); 0 keeps (trains on) the model's
+    landmarker_images: int = 40_000  # landmarker: face-world cartoons (references and frames, training seeds) rendered to train on
     style_preset: int = 0  # preset: grow a style preset of this width on an img2img model without one (rain/models/style_preset.py); 0 keeps (retrains) the model's
     preset_supervision: float = 0.0  # preset: weight of a second loss on the controls a palette style fixes (mix 1, its equalise flag, its blur sigma), against the reader's hedges; 0: none
     preset_detail: int = 0  # preset: grow a reader of the exemplar's full-resolution detail with this many channels (PresetConfig.detail; it starts as a no-op); 0 keeps the model's
