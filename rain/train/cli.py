@@ -48,10 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage == "distill":  # stage 3 (optional): a few-step student of a many-step teacher
         print(f"model: {train_distill(_config(args, 'distill', steps[0]), args.init, args.out)}")
         return 0
-    optional = {  # after the pile: a full-resolution refiner; for an img2img (style) model: a colour preset read
-        # off the reference, and a grade reader for that preset
+    optional = {  # after the pile: a full-resolution refiner, and a cartoon landmarker for one that aligns the
+        # reference; for an img2img (style) model: a colour preset read off the reference, and its grade reader
         "refiner": (train_refiner, "a trained model folder"),
-        "landmarker": (train_landmarker, "a model folder whose refiner aligns the reference"), "preset": (train_preset, "an img2img model folder"),
+        "landmarker": (train_landmarker, "a model folder whose refiner aligns the reference"),
+        "preset": (train_preset, "an img2img model folder"),
         "grade-reader": (train_grade_reader, "a model folder with a style preset")}
     if args.stage in optional:
         train, what = optional[args.stage]

@@ -12,6 +12,8 @@
    guidance embedding (rain/train/distill.py), as the published RAIN models were made from their teacher.
 5. refiner (optional, rain/train/refine.py): a full-resolution refiner after the decoder, trained on the
    frozen model's own streamed frames.
+6. landmarker (optional, rain/train/landmarks.py): for a refiner that aligns the reference, a cartoon landmarker
+   that finds the reference's face, trained on face-world renders with their exact points.
 """
 
 from __future__ import annotations
