@@ -71,3 +71,18 @@ def test_the_stream_rate_reaches_every_live_tab():
     ticks = [d for d in demo.config["dependencies"] if str(d.get("api_name")).startswith("live_tick")]
     assert len(ticks) == len(LIVE.models)  # one webcam stream per live tab
     assert {d["stream_every"] for d in ticks} == {0.2}
+
+
+def test_a_character_without_a_face_for_mediapipe_keeps_the_face_models_alignment(tmp_path):
+    """The shipped face model finds the reference's face with its own cartoon landmarker: where MediaPipe finds no
+    face on the character (a flat grey image), calibration is off but the refiner still reads it aligned."""
+    from PIL import Image
+
+    grey = tmp_path / "grey.png"
+    Image.fromarray(np.full((128, 128, 3), 128, np.uint8)).save(grey)
+    session, status = app.set_reference("face", LIVE.models["face"], str(grey), None, ConditionConfig.crop_ratio, 0)
+    try:
+        assert session.reference_marks is None and session.conditioner.face_reference is not None
+        assert "calibration off" in status and "alignment" not in status
+    finally:
+        session.close()
