@@ -109,9 +109,9 @@ def set_reference(mode: str, weights: str, image: str | None, session: LiveSessi
                               condition_config(mode, weights, crop_ratio, live=live), seed=int(seed),
                               overlap=live.overlap)
     session.set_reference(image)
-    # a face model's own landmarker still aligns the reference where MediaPipe finds no face on it
-    off = "calibration" if session.conditioner.face_reference is not None else "alignment/calibration"
-    found = "" if session.reference_marks is not None else f" (no landmarks found in it: {off} off)"
+    found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
+    if session.reference_marks is None and session.conditioner.face_reference is not None:  # a face model's landmarker
+        found = " (MediaPipe found no face in it: the model's cartoon landmarker placed one for alignment/calibration)"
     converted = "".join(f" Note: {n}." for n in notes)
     return session, f"**Ready**: character encoded{found}.{converted} Start the webcam."
 

@@ -301,12 +301,14 @@ class LiveSession:
         return render_condition(self.conditioner.config, self.snapshot, retarget=retarget)
 
     def propose(self) -> dict[str, float]:
-        """Slider values that give the snapshot face the reference character's proportions."""
+        """Slider values that give the snapshot face the reference character's proportions (the character's face as
+        the model's cartoon landmarker finds it if it has one: MediaPipe's face mesh keeps human proportions)."""
         if self.snapshot is None:
             raise ValueError("take a snapshot of your face first")
-        if self.reference_marks is None or not self.reference_marks.has_face(self.conditioner.config.min_confidence):
+        face = self.conditioner.face_reference if self.conditioner.face_reference is not None else self.reference_marks
+        if face is None or not face.has_face(self.conditioner.config.min_confidence):
             raise ValueError("no face was found in the character image, so there is nothing to match")
-        return propose_params(self.snapshot.face, self.reference_marks.face)
+        return propose_params(self.snapshot.face, face.face)
 
     @_serialized
     def close(self) -> None:
