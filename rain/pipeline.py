@@ -17,6 +17,7 @@ import torch
 
 from rain import pile
 from rain.anchor import anchored, unanchored
+from rain.conditioning.landmarks import Landmarks
 from rain.config import ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
@@ -271,14 +272,15 @@ class RainPipeline:
         similarities."""
         return self.models.refiner is not None and self.config.refiner.reference == "aligned"
 
-    def reference_face(self, image: np.ndarray) -> np.ndarray | None:
-        """The 68 face points (68, 2), normalised to the reference's square (`rain.images.square`), that the model's
+    def reference_face(self, image: np.ndarray) -> Landmarks | None:
+        """The face (68 points, all seen, normalised to the reference's square, `rain.images.square`) that the model's
         cartoon landmarker (rain/models/landmarker.py) finds on any-size RGB uint8 `image`; None without one."""
         if self.models.landmarker is None:
             return None
         x = square(to_tensor(check_rgb(image, "reference image")), self.config.resolution)[None].to(self.device)
         with torch.no_grad():
-            return self.models.landmarker(x)[0].cpu().numpy()  # (68, 2)
+            points = self.models.landmarker(x)[0].cpu().numpy()  # (68, 2)
+        return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
 
     def _similarities(self, similarities: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:
         """A group's reference -> frame maps (f, 2, 3) for a refiner that aligns its reference (the identity where

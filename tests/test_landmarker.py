@@ -63,7 +63,7 @@ def test_the_stage_learns_the_points_and_ships_the_landmarker_in_the_model_folde
 
     pipeline = RainPipeline(models, trained, precision="fp32")
     world = FaceWorld.from_seed(1_000_000, 1, config.resolution)
-    points = pipeline.reference_face(world.reference)
+    points = pipeline.reference_face(world.reference).face
     with torch.no_grad():
         assert np.allclose(points, models.landmarker(to_tensor(world.reference)[None])[0].numpy())
     assert np.array_equal(eval_reference_face(pipeline, world).face, points)  # the eval aligns with it too
@@ -89,13 +89,13 @@ def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker()
     session = LiveSession(pipeline, condition, overlap=False)
     photo = data.astronaut()
     session.set_reference(photo)
-    assert np.allclose(session.conditioner.face_reference.face, pipeline.reference_face(photo))
+    assert np.allclose(session.conditioner.face_reference.face, pipeline.reference_face(photo).face)
     assert session.reference_marks is not None  # MediaPipe still finds the face, for calibration
     session.close()
 
     blank = np.full((96, 96, 3), 128, np.uint8)  # no face for MediaPipe
     conditioner = Conditioner(condition)
     align_conditioner(conditioner, pipeline, blank)
-    assert np.allclose(conditioner.face_reference.face, pipeline.reference_face(blank))
+    assert np.allclose(conditioner.face_reference.face, pipeline.reference_face(blank).face)
     conditioner.close()
     assert RainPipeline(build_models(aligned_config(), seed=0), aligned_config()).reference_face(photo) is None

@@ -106,5 +106,5 @@ def test_calibration_reads_the_characters_face_from_the_landmarker():
     session.push(photo, now=0.0)
     session.take_snapshot()
     proposed = session.propose()
-    assert proposed == propose_params(session.snapshot.face, pipeline.reference_face(character))
+    assert proposed == propose_params(session.snapshot.face, pipeline.reference_face(character).face)
     session.close()

@@ -48,7 +48,6 @@ def main(worlds: int = 12, model: str = "") -> dict:
             rigid = list(FACE_RIGID)
             own = None if pipeline is None else pipeline.reference_face(world.reference)
             if own is not None:
-                own = Landmarks(face=own, face_conf=np.ones(68, np.float32))
                 landmarker_err.append(float(np.linalg.norm(own.face[rigid] - true_ref.face[rigid], axis=1).mean() * SIZE))
             marks = reference_landmarks(world.reference, config)
             if marks is None or not marks.has_face():

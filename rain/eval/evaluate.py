@@ -34,10 +34,8 @@ def without_temporal(pipeline: RainPipeline) -> RainPipeline:
 def eval_reference_face(pipeline: RainPipeline, world) -> Landmarks:
     """The reference's face an aligning refiner is evaluated with: what the model's own landmarker finds, as live
     (rain/live/session.py `face_reference`), or the world's true one for a model without a landmarker."""
-    points = pipeline.reference_face(world.reference)
-    if points is None:
-        return world.reference_landmarks
-    return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
+    found = pipeline.reference_face(world.reference)
+    return world.reference_landmarks if found is None else found
 
 
 def stream_sequence(pipeline: RainPipeline, world, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -68,9 +68,9 @@ def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks |
     None otherwise, with a warning when such a model finds no face on the reference."""
     if config.mode != "face" or not pipeline.aligns_reference:
         return None
-    points = pipeline.reference_face(image)
-    if points is not None:
-        return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
+    found = pipeline.reference_face(image)
+    if found is not None:
+        return found
     if marks is None or not marks.has_face(config.min_confidence):
         logger.warning("no face found on the reference image: the refiner reads it where it is, not aligned "
                        "to each frame (expect softer edges when the head moves or turns)")

@@ -44,7 +44,7 @@ def main(model: str, worlds: int = 48) -> dict:
         user = world._points(e)[0]  # the human the cartoon was retargeted from
         truth = {k: world.sliders[k] for k in world.sliders}
         for name, face in (("true", world.reference_landmarks.face), ("mediapipe", marks.face),
-                           ("landmarker", pipeline.reference_face(world.reference))):
+                           ("landmarker", pipeline.reference_face(world.reference).face)):
             proposed = propose_params(user, face)
             rows[name].append(steps_off({k: proposed[k] for k in truth if k in proposed}, truth))
     return {"model": model, "worlds": worlds, "neutral_references_used": used,
