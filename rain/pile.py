@@ -23,6 +23,7 @@ class Group:
     content: torch.Tensor | None = None  # (b, c, f, h, w) the condition images' clean latents, kept if the model maps them
     conditions: torch.Tensor | None = None  # (b, 3, f, H, W) the condition images in [0, 1], kept for a refiner
     similarities: torch.Tensor | None = None  # (f, 2, 3) reference -> frame maps, kept for a refiner that aligns
+    aligned: torch.Tensor | None = None  # (b, c, f, h, w) the reference's latent moved by those maps, for a UNet that reads it
 
 
 def push(groups: tuple[Group, ...], group: Group, num_levels: int) -> tuple[Group, ...]:
@@ -49,6 +50,13 @@ def stack_content(groups: tuple[Group, ...]) -> torch.Tensor | None:
     if any(g.content is None for g in groups):
         return None
     return torch.cat([g.content for g in groups], dim=2)
+
+
+def stack_aligned(groups: tuple[Group, ...]) -> torch.Tensor | None:
+    """The aligned reference latents (b, c, F, h, w) of every frame in the pile, or None if the groups keep none."""
+    if any(g.aligned is None for g in groups):
+        return None
+    return torch.cat([g.aligned for g in groups], dim=2)
 
 
 def advance(

@@ -84,7 +84,7 @@ class RainPipeline:
                 shifted = prepared_reference(latents.to(dtype), radius, self.config.unet.reference_shift_axes)
             # 6. a style preset's controls (rain/models/style_preset.py), if any
             preset = self.models.preset.read(x) if self.models.preset is not None else None  # (1, n)
-        image = x if self.models.refiner is not None else None
+        image = x if self.models.refiner is not None or self.config.unet.aligned_reference else None
         return ReferenceState(tokens=tokens, image_embeds=embeds, latents=latents, image=image, preset=preset,
                               shifted=shifted)
 
@@ -165,8 +165,8 @@ class RainPipeline:
         group is padded with its last image; the padding is never emitted), or None to only drain. Return the
         frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
         the pile fills. `similarities` (f, 2, 3): each frame's map of the reference onto it
-        (rain/conditioning/align.py `face_similarity`), for a model whose refiner reads an aligned reference
-        (`RefinerConfig.reference`); None there leaves the reference where it is."""
+        (rain/conditioning/align.py `face_similarity`), for a model that reads an aligned reference
+        (`aligns_reference`); None there leaves the reference where it is."""
         cfg, times, schedule = self.config, {}, stream.schedule  # one schedule for the whole call
         t0 = time.perf_counter()
         with autocast(self.precision, self.device):
@@ -191,7 +191,8 @@ class RainPipeline:
             source = colour_source(cfg.unet.colour_skip, ref.latents, pile.stack_content(stream.groups),
                                    unet_in.shape[2])  # (1, c, F, h, w) or None
             output = self.models.unet(unet_in, timesteps, ref.image_embeds, pose, self.guidance,
-                                      ReferenceRead(ref.tokens, unet_in.shape[2]), source, ref.shifted)
+                                      ReferenceRead(ref.tokens, unet_in.shape[2]), source, ref.shifted,
+                                      aligned=pile.stack_aligned(stream.groups))
             output = unanchored(output) if cfg.pile.anchor else output  # (1, c, F, h, w)
             times["unet"] = time.perf_counter() - t0 - times["pose"]
 
@@ -256,8 +257,11 @@ class RainPipeline:
             latents = schedule.enter(content, latents)
         keep = content if self.config.unet.colour_skip == "condition" else None
         shown = entering.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
+        moved = None  # (1, c, f, h, w): the reference's latent on each frame, for a UNet that reads it
+        if self.config.unet.aligned_reference:  # kept: the given maps, or the identity
+            moved = encode(self.models.vae, aligned(stream.reference.image, kept)).float().transpose(0, 1)[None]
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
-                           content=keep, conditions=shown, similarities=kept)
+                           content=keep, conditions=shown, similarities=kept, aligned=moved)
         stream.frames_in += valid
         return group
 
@@ -268,9 +272,10 @@ class RainPipeline:
 
     @property
     def aligns_reference(self) -> bool:
-        """Whether the refiner reads the reference aligned to each frame (`RefinerConfig.reference`), and so takes
-        similarities."""
-        return self.models.refiner is not None and self.config.refiner.reference == "aligned"
+        """Whether the refiner (`RefinerConfig.reference`) or the UNet (`UNetConfig.aligned_reference`) reads the
+        reference aligned to each frame, and so takes similarities."""
+        refiner = self.models.refiner is not None and self.config.refiner.reference == "aligned"
+        return refiner or self.config.unet.aligned_reference
 
     def reference_face(self, image: np.ndarray) -> Landmarks | None:
         """The face (68 points, all seen, normalised to the reference's square, `rain.images.square`) that the model's

@@ -22,7 +22,8 @@ from rain.models import build_models
 from rain.models.refiner import aligned
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
-from rain.train.refine import _then, frame_references, stream_pairs, train_refiner
+from rain.train.maps import _then, frame_references
+from rain.train.refine import stream_pairs, train_refiner
 from rain.worlds.face.world import FaceWorld
 
 

@@ -40,6 +40,8 @@ class TrainConfig:
     colour_skip: str = ""  # image/pile: grow a colour skip from this source ("condition" or "reference") on a model without one (rain/models/colour_skip.py; it starts as a no-op)
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
     reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
+    aligned_reference: int = 0  # image/pile, face world: 1 grows a reader of the reference aligned to each frame on a UNet with a colour skip from the reference (rain/models/aligned_reference.py; it starts as a no-op)
+    aligned_jitter: float = 0.0  # image/pile, a UNet that reads the aligned reference: train on maps moved by random similarities of this size (px; rain/train/maps.py), as live maps err
     shift_loss: float = 0.0  # image/pile, with a reference shift: weight of a second MSE, the shift's mix of moved references alone against each true frame (supervises where the character went); 0: none
     temporal_loss: float = 0.0  # image/pile, x_0-predicting models: weight of a second MSE, the predicted frames' frame-to-frame changes against the truth's, between neighbouring frames of one level (flicker); 0: none
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
@@ -49,7 +51,7 @@ class TrainConfig:
     refiner: int = 0  # refiner: grow a refiner of this width on a model without one (rain/models/refiner.py); 0 keeps (retrains) the model's
     refiner_levels: int = 0  # refiner: 1, 2 or 3 levels (rain/models/refiner.py) when growing one (0: 1); more than a model's refiner of 2+ levels has deepens it (the new levels start as the identity); 0 keeps (retrains) the model's
     refiner_reference: str = ""  # refiner: "aligned" (face world) reads the reference moved onto each frame by its face landmarks' similarity, "as-is" as it is; "" keeps the model's (rain/config.py RefinerConfig.reference)
-    refiner_map_jitter: float = 0.0  # refiner, aligned: train on maps moved by random similarities of this size (px; rain/train/refine.py frame_references), as live maps err
+    refiner_map_jitter: float = 0.0  # refiner, aligned: train on maps moved by random similarities of this size (px; rain/train/maps.py frame_references), as live maps err
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
     landmarker: int = 0  # landmarker: width of a cartoon landmarker to grow for an aligned refiner (rain/models/landmarker.py); 0 keeps (trains on) the model's

@@ -9,6 +9,7 @@ import torch
 
 from rain.images import to_tensor
 from rain.train.config import HELD_OUT_SEED_START
+from rain.train.maps import frame_references
 from rain.worlds.options import WORLD_MODULES, world_config
 
 
@@ -22,12 +23,17 @@ def world_clip(world: str, rng: np.random.Generator, num_frames: int, size: int,
 
 
 class ClipStream(torch.utils.data.IterableDataset):
-    """Endless clips: reference (3, S, S), conditions and frames (3, T, S, S), all in [0, 1]."""
+    """Endless clips: reference (3, S, S), conditions and frames (3, T, S, S), all in [0, 1]; with `aligned_jitter`
+    also "aligned" (3, T, S, S), the reference moved onto each frame by its face's similarity, that many px off."""
 
     def __init__(self, world: str, num_frames: int, size: int, seed: int, style_families: str = "",
-                 face_condition: str = "") -> None:
+                 face_condition: str = "", aligned_jitter: float | None = None) -> None:
         super().__init__()
+        if aligned_jitter is not None and (world != "face" or aligned_jitter < 0):
+            raise ValueError(f"the reference aligned to each frame follows face landmarks: it needs the face world and "
+                             f"a map jitter >= 0 (px), got world {world!r} and jitter {aligned_jitter}")
         self.world, self.num_frames, self.size, self.seed = world, num_frames, size, seed
+        self.aligned_jitter = aligned_jitter  # None: no aligned reference; else its maps' random error (px)
         self.config = world_config(world, style_families, face_condition)  # fails before training starts
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
@@ -40,7 +46,11 @@ class ClipStream(torch.utils.data.IterableDataset):
 
     def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """One clip of a fresh world drawn with `rng`, as tensors."""
-        return clip_tensors(world_clip(self.world, rng, self.num_frames, self.size, self.config))
+        clip = world_clip(self.world, rng, self.num_frames, self.size, self.config)
+        tensors = clip_tensors(clip)
+        if self.aligned_jitter is not None:
+            tensors["aligned"] = frame_references(clip, self.size, self.aligned_jitter, rng).transpose(0, 1)
+        return tensors
 
 
 def clip_tensors(clip) -> dict[str, torch.Tensor]:

@@ -87,16 +87,19 @@ def jitter_groups(frames: torch.Tensor, levels: torch.Tensor, sigma: float, gene
 def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tensor, pure_noise: torch.Tensor,
             reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor, guidance: torch.Tensor,
             unconditional: bool = False, condition_latents: torch.Tensor | None = None,
-            return_moved: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+            return_moved: bool = False, aligned: torch.Tensor | None = None,
+            ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """One UNet call of `parts` (anything holding unet, reference_net, pose_guider and image_encoder) over
     x_t (b, c, f, h, w) at per-frame `timesteps` (b, f), exactly as the pipeline makes it; `unconditional`
     hides the reference (a zero image token, no reference tokens, a zero reference latent).
     `condition_latents` (b, c, f, h, w): the conditions' latents, for a colour skip from them; `return_moved`:
-    also the reference shift's mix of shifts alone (b, c, f, h, w)."""
+    also the reference shift's mix of shifts alone (b, c, f, h, w). `aligned` (b, c, f, h, w): the reference's latent
+    moved onto each frame, for a UNet that reads it (hidden with the rest of the reference when `unconditional`)."""
     b = x_t.shape[0]
     # 1. the reference: one image token and the reference net's self-attention inputs
     if unconditional:
         ref_latents = torch.zeros_like(ref_latents)
+        aligned = None if aligned is None else torch.zeros_like(aligned)
         embeds = torch.zeros(b, 1, config.unet.cross_attention_dim, device=x_t.device)
         read = None
     else:
@@ -112,7 +115,7 @@ def denoise(parts, config: ModelConfig, x_t: torch.Tensor, timesteps: torch.Tens
         x_t, timesteps, pose = anchored(x_t, timesteps, pose, ref_latents)
         read = None if read is None else ReferenceRead(read.tokens, x_t.shape[2])
     source = colour_source(config.unet.colour_skip, ref_latents, condition_latents, x_t.shape[2])
-    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source, return_moved=return_moved)
+    pred = parts.unet(x_t, timesteps, embeds, pose, guidance, read, source, return_moved=return_moved, aligned=aligned)
     return unanchored(pred) if config.pile.anchor else pred  # (a colour skip, and so a shift, has no anchor)
 
 
@@ -177,6 +180,11 @@ class RainObjective(torch.nn.Module):
             content = None  # (b, c, f, h, w) the conditions' latents: the img2img entry and a colour skip use them
             if self.config.uses_condition_latents:
                 content = encode_clip(self.vae, self.entering(conditions, reference))
+            aligned = None  # (b, c, f, h, w) the reference moved onto each frame, for a UNet that reads it
+            if self.config.unet.aligned_reference:
+                if "aligned" not in batch:
+                    raise ValueError("a UNet that reads the aligned reference trains on batches that hold it ('aligned')")
+                aligned = encode_clip(self.vae, batch["aligned"])
 
         # 2. noise every frame to its level; the target is what the UNet predicts (v, epsilon or x_0)
         table = self.level_timesteps(b, generator) if self.timestep_mode == "levels" else None  # (b, levels)
@@ -192,7 +200,8 @@ class RainObjective(torch.nn.Module):
             x_t = torch.where(append_dims(levels > 0, x0.ndim - 1)[:, None], add_noise(wrong, noise, alphas)[0], x_t)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.rollout > 0 and bool(torch.rand((), generator=generator, device=generator.device) < self.rollout):
-            x_t = self.own_context(x0, x_t, levels, table, reference, ref_latents, conditions, generator, content)
+            x_t = self.own_context(x0, x_t, levels, table, reference, ref_latents, conditions, generator, content,
+                                   aligned)
             target = prediction_target(x_t, x0, alphas, self.config.scheduler.prediction_type)
         if self.config.pile.entry == "latent":  # img2img: the newest group is the condition's latent, noised
             entering = append_dims(levels == 0, x0.ndim - 1)[:, None]  # (b, 1, f, 1, 1)
@@ -205,7 +214,8 @@ class RainObjective(torch.nn.Module):
         unconditional = self.cond_drop > 0 and bool(torch.rand((), generator=generator, device=generator.device)
                                                      < self.cond_drop)
         pred = denoise(self, self.config, x_t, timesteps, alphas == 0, reference, ref_latents, conditions,
-                       self.guidance.expand(b, -1), unconditional, content, return_moved=self.shift_loss > 0)
+                       self.guidance.expand(b, -1), unconditional, content, return_moved=self.shift_loss > 0,
+                       aligned=aligned)
         pred, moved = pred if self.shift_loss > 0 else (pred, None)
         loss = F.mse_loss(pred.float(), target)
 
@@ -232,7 +242,8 @@ class RainObjective(torch.nn.Module):
 
     def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, table: torch.Tensor,
                     reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor,
-                    generator: torch.Generator, content: torch.Tensor | None = None) -> torch.Tensor:
+                    generator: torch.Generator, content: torch.Tensor | None = None,
+                    aligned: torch.Tensor | None = None) -> torch.Tensor:
         """x_t (b, c, f, h, w) whose older groups hold what a running pile holds instead of noised truth: each
         frame at level L starts `rollout_depth` (d) calls earlier, at level L - d, as noised truth (or, at level 0,
         as the pile's entry: the condition latent for a latent-entry model), and d UNet calls of the whole clip
@@ -257,7 +268,8 @@ class RainObjective(torch.nn.Module):
             noise = torch.randn(x0.shape, generator=generator, device=x0.device)
             with torch.no_grad():
                 pred = denoise(self, self.config, x, t_in, self.alphas[t_in] == 0, reference, ref_latents,
-                               conditions, self.guidance.expand(b, -1), condition_latents=content).float()
+                               conditions, self.guidance.expand(b, -1), condition_latents=content,
+                               aligned=aligned).float()
             stepped, _ = lcm_step(flat(x), flat(pred), t_in.flatten(), t_out.flatten(), self.alphas,
                                   sched.prediction_type, sched.timestep_scaling, noise=flat(noise))
             stepped = stepped.unflatten(0, (b, x0.shape[2])).transpose(1, 2)  # (b, c, f, h, w)

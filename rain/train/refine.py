@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
-from rain.conditioning.align import face_similarity
 from rain.config import REFINER_REFERENCES
 from rain.images import to_tensor, to_uint8
 from rain.models.refiner import Refiner, aligned, deepened
@@ -29,7 +28,7 @@ from rain.pipeline import RainPipeline
 from rain.train import loop
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig, kept_setting
 from rain.train.data import world_clip
-from rain.worlds.body import Clip
+from rain.train.maps import frame_similarities
 from rain.worlds.options import world_config
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,8 @@ logger = logging.getLogger(__name__)
 def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) -> dict[str, np.ndarray]:
     """Frames the model emits for `cfg.refiner_clips` training worlds, with their conditions and truths,
     (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3); with `align`,
-    one reference per frame (n, H, W, 3), moved onto it by `frame_references`.
+    one reference per frame (n, H, W, 3), moved onto it by `frame_similarities` (a UNet that aligns the reference
+    streams with the same maps).
     The arrays are allocated once and filled, so the peak memory is what the pairs hold."""
     config = world_config(cfg.world, cfg.style_families, cfg.face_condition)
     rng = np.random.default_rng([cfg.seed, 7])
@@ -51,7 +51,11 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) 
     for i in range(cfg.refiner_clips):
         clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
         clip = world_clip(cfg.world, clip_rng, t, size, config)
-        out = np.stack(list(pipeline.render(clip.reference, clip.conditions, seed=i)))  # (t, H, W, 3)
+        maps = None  # (t, 2, 3): each frame's reference map, for a refiner or UNet that aligns the reference
+        if align or pipeline.aligns_reference:
+            maps = frame_similarities(clip, size, cfg.refiner_map_jitter, clip_rng)
+        inputs = list(zip(clip.conditions, maps)) if pipeline.aligns_reference else clip.conditions
+        out = np.stack(list(pipeline.render(clip.reference, inputs, seed=i)))  # (t, H, W, 3)
         if len(out) != t:
             raise RuntimeError(f"the pipeline emitted {len(out)} frames for a {t}-frame world")
         with torch.no_grad():  # the conditions as the refiner sees them (restyled by a style preset, if any)
@@ -59,38 +63,12 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) 
         rows = slice(i * t, (i + 1) * t)
         pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, shown, clip.frames
         if align:
-            pairs["references"][rows] = to_uint8(frame_references(clip, size, cfg.refiner_map_jitter, clip_rng))
+            pairs["references"][rows] = to_uint8(aligned(to_tensor(clip.reference)[None], torch.from_numpy(maps)))
         else:
             pairs["references"][i] = clip.reference
     logger.info("streamed %d worlds x %d frames for the refiner (%.1f GB)", cfg.refiner_clips, t,
                 sum(a.nbytes for a in pairs.values()) / 1e9)
     return pairs
-
-
-def frame_references(clip: Clip, size: int, jitter: float = 0.0, rng: np.random.Generator | None = None) -> torch.Tensor:
-    """The clip's reference moved onto each of its frames by the similarity of their face landmarks, (t, 3, H, W).
-    `jitter` (px) moves each map by a random similarity about the frame's centre, as the live path's maps err
-    (MediaPipe on a cartoon reference and on the camera face; docs/REFINER.md, session 25): a shift of `jitter` px,
-    a scale and a rotation of `jitter` / 64 (log scale, radians) per clip, and half of each again per frame."""
-    similarities = np.stack([face_similarity(clip.reference_landmarks, lm, size) for lm in clip.landmarks])
-    if jitter:
-        clip_error = _random_similarity(rng, jitter, size)
-        similarities = np.stack([_then(_then(m, clip_error), _random_similarity(rng, jitter / 2, size))
-                                 for m in similarities])
-    return aligned(to_tensor(clip.reference)[None], torch.from_numpy(similarities.astype(np.float32)))
-
-
-def _random_similarity(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
-    """(2, 3) a random similarity about the centre of a size x size image: shift sigma px, scale and rotation sigma / 64."""
-    scale, angle = np.exp(rng.normal(0, sigma / 64)), rng.normal(0, sigma / 64)
-    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    centre = np.full(2, (size - 1) / 2)
-    return np.concatenate([rotation, (centre - rotation @ centre + rng.normal(0, sigma, 2))[:, None]], 1)
-
-
-def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The (2, 3) map that applies `first`, then `second`."""
-    return np.concatenate([second[:, :2] @ first[:, :2], (second[:, :2] @ first[:, 2] + second[:, 2])[:, None]], 1)
 
 
 class PairCrops(torch.utils.data.IterableDataset):

@@ -41,7 +41,9 @@ IMAGE_FRAMES_PER_CLIP = 4  # image stage: single frames taken from each clip
 
 
 def _loader(cfg: TrainConfig, config: ModelConfig, frames: int, start_seed: int) -> torch.utils.data.DataLoader:
-    stream = ClipStream(cfg.world, frames, config.resolution, start_seed, cfg.style_families, cfg.face_condition)
+    jitter = cfg.aligned_jitter if config.unet.aligned_reference else None  # a UNet that reads the aligned reference
+    stream = ClipStream(cfg.world, frames, config.resolution, start_seed, cfg.style_families, cfg.face_condition,
+                        jitter)
     return torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
 
@@ -73,11 +75,11 @@ def rain_step(objective: torch.nn.Module, batch: dict, generator: torch.Generato
         t = batch["frames"].shape[2]
         batch = {"frames": batch["frames"].transpose(1, 2).flatten(0, 1)[:, :, None],
                  "conditions": batch["conditions"].transpose(1, 2).flatten(0, 1)[:, :, None],
-                 "reference": batch["reference"].repeat_interleave(t, dim=0)}
+                 "reference": batch["reference"].repeat_interleave(t, dim=0),
+                 **({"aligned": batch["aligned"].transpose(1, 2).flatten(0, 1)[:, :, None]} if "aligned" in batch else {})}
     b, _, f = batch["frames"].shape[:3]
     levels, keep = sample_levels(inner.config, b, f, cfg.fill_prob, single_frames, generator)
-    batch = {"frames": batch["frames"][:, :, :keep], "conditions": batch["conditions"][:, :, :keep],
-             "reference": batch["reference"]}
+    batch = {key: value if key == "reference" else value[:, :, :keep] for key, value in batch.items()}
     return {"loss": objective(batch, levels, generator)}
 
 
@@ -116,6 +118,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     config = with_colour_skip(models, config, cfg.colour_skip)
     config = with_reference_shift(models, config, cfg.reference_shift, cfg.reference_shift_axes)
+    config = with_aligned_reference(models, config, cfg)
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
@@ -145,6 +148,8 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     if unused:
         raise ValueError(f"{', '.join(unused)} do not apply to --stage distill (the student keeps the teacher's pile)")
     teacher, config = load_models(Path(cfg.teacher), seed=cfg.seed)
+    if config.unet.aligned_reference:
+        raise ValueError(f"{cfg.teacher} reads the reference aligned to each frame: distillation does not feed it")
     if config.refiner.width:
         raise ValueError(f"{cfg.teacher} has a refiner: distil a model without one, then train a refiner for the "
                          "student (--stage refiner)")
@@ -185,6 +190,20 @@ def with_reference_shift(models: RainModels, config: ModelConfig, radius: int, a
         config = dataclasses.replace(config, unet=dataclasses.replace(config.unet, reference_shift_axes=axes))
     return _grown(config, "reference_shift", radius, f"a {axes} reference shift of +- px",
                   lambda: models.unet.add_reference_shift(radius, axes))
+
+
+def with_aligned_reference(models: RainModels, config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
+    """`--aligned-reference 1 [--aligned-jitter PX]`: grow a reader of the reference aligned to each frame on a UNet
+    with a colour skip from the reference (unchanged until trained); face world only."""
+    if cfg.aligned_reference not in (0, 1) or cfg.aligned_jitter < 0:
+        raise ValueError(f"--aligned-reference is 1 (grow it) or 0, and --aligned-jitter a size in px >= 0; got "
+                         f"{cfg.aligned_reference} and {cfg.aligned_jitter}")
+    if (cfg.aligned_reference or config.unet.aligned_reference) and cfg.world != "face":
+        raise ValueError("a UNet that reads the aligned reference follows face landmarks: it needs --world face")
+    if cfg.aligned_jitter and not (cfg.aligned_reference or config.unet.aligned_reference):
+        raise ValueError("--aligned-jitter moves the maps of a UNet that reads the aligned reference: this one does not")
+    return _grown(config, "aligned_reference", bool(cfg.aligned_reference), "a reader of the reference aligned to "
+                  "each frame:", models.unet.add_aligned_reference)
 
 
 def _grown(config: ModelConfig, field: str, value, what: str, grow) -> ModelConfig:  # noqa: ANN001
