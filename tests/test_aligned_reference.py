@@ -116,3 +116,21 @@ def test_the_refiner_stage_streams_the_unet_with_the_maps_its_refiner_reads():
     pairs = stream_pairs(pipeline, cfg, align=True)
     assert np.abs(pairs["frames"].astype(int) - pairs["references"].astype(int)).max() <= 1
     assert np.abs(pairs["references"][1:4].astype(int) - pairs["references"][:1].astype(int)).mean() > 1  # moving
+
+
+def test_train_only_moves_the_named_parts_and_nothing_else(tmp_path):
+    config = tiny_pixel("reference")
+    save_models(build_models(config, seed=0), config, tmp_path / "init")
+    before, _ = load_models(tmp_path / "init")
+    model = train_rain(face_cfg(aligned_reference=1, train_only="aligned,skip"), tmp_path / "init", tmp_path / "run")
+    after, _ = load_models(model)
+    trained = {n for n, p in after.unet.named_parameters() if n.startswith(("aligned.", "skip."))}
+    old = dict(before.unet.named_parameters())
+    assert all(torch.equal(p, old[n]) for n, p in after.unet.named_parameters() if n not in trained)
+    assert any(p.abs().sum() > 0 for n, p in after.unet.named_parameters() if n.startswith("aligned."))
+    for a, b in ((before.reference_net, after.reference_net), (before.pose_guider, after.pose_guider)):
+        assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    with pytest.raises(ValueError, match="this model has no shift"):
+        train_rain(face_cfg(train_only="shift"), model, tmp_path / "run2")
+    with pytest.raises(ValueError, match="names UNet parts"):
+        train_rain(face_cfg(train_only="body"), model, tmp_path / "run3")

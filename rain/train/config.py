@@ -42,6 +42,7 @@ class TrainConfig:
     reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
     aligned_reference: int = 0  # image/pile, face world: 1 grows a reader of the reference aligned to each frame on a UNet with a colour skip from the reference (rain/models/aligned_reference.py; it starts as a no-op)
     aligned_jitter: float = 0.0  # image/pile, a UNet that reads the aligned reference: train on maps moved by random similarities of this size (px; rain/train/maps.py), as live maps err
+    train_only: str = ""  # image/pile: comma-separated UNet parts to train, the rest frozen (TRAINABLE_PARTS: e.g. "aligned,skip,shift" to fit grown parts to a trained model without moving it); "" trains everything
     shift_loss: float = 0.0  # image/pile, with a reference shift: weight of a second MSE, the shift's mix of moved references alone against each true frame (supervises where the character went); 0: none
     temporal_loss: float = 0.0  # image/pile, x_0-predicting models: weight of a second MSE, the predicted frames' frame-to-frame changes against the truth's, between neighbouring frames of one level (flicker); 0: none
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)

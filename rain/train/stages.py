@@ -122,6 +122,8 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     single = cfg.stage == "image"
     for name, p in models.unet.named_parameters():
         p.requires_grad_(not (single and ".motion_modules." in name))
+    if cfg.train_only:
+        train_only(models, cfg.train_only)
     objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter,
                               cfg.solver_step, rollout=cfg.rollout, rollout_depth=cfg.rollout_depth,
                               jitter_grid=cfg.jitter_grid,
@@ -168,6 +170,24 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
     save_models(student, config, out / "model")
     logger.info("distilled student exported to %s (guidance scale %.2f)", out / "model", scale)
     return out / "model"
+
+
+TRAINABLE_PARTS = ("aligned", "skip", "shift", "head")  # UNet parts `--train-only` may pick (RainUNet attributes)
+
+
+def train_only(models: RainModels, parts: str) -> None:
+    """Freeze every trainable model but the named UNet parts (`--train-only aligned,skip,shift`)."""
+    names = [name.strip() for name in parts.split(",") if name.strip()]
+    unknown = [n for n in names if n not in TRAINABLE_PARTS]
+    missing = [n for n in names if n in TRAINABLE_PARTS and getattr(models.unet, n) is None]
+    if unknown or missing or not names:
+        raise ValueError(f"--train-only names UNet parts the model has, of {TRAINABLE_PARTS}; got {parts!r}"
+                         + (f" (this model has no {', '.join(missing)})" if missing else ""))
+    for model in (models.unet, models.reference_net, models.pose_guider, models.image_encoder):
+        model.requires_grad_(False)
+    for name in names:
+        getattr(models.unet, name).requires_grad_(True)
+    logger.info("training only the UNet's %s", ", ".join(names))
 
 
 def with_output_head(models: RainModels, config: ModelConfig, width: int) -> ModelConfig:
