@@ -39,6 +39,7 @@ class UNetConfig:
     reference_shift: int = 0  # beyond the paper, with colour_skip "reference": the reference is first moved per patch by a learned mix of shifts within +- this many pixels, on a REFERENCE_SHIFT_STEP grid (rain/models/reference_shift.py); 0: none
     reference_shift_axes: str = "joint"  # with reference_shift: "joint" = one softmax over the 2-D grid of shifts; "separable" = a softmax over the rows and one over the columns, every pixel (REFERENCE_SHIFT_AXES)
     aligned_reference: bool = False  # beyond the paper, faces, with colour_skip "reference": the UNet also reads the reference moved onto each frame by its face's similarity (rain/models/aligned_reference.py)
+    aligned_shift: int = 0  # with aligned_reference: the aligned copy is first moved per patch by its own separable shift within +- this many px; 0: none
 
     @property
     def num_levels(self) -> int:
@@ -314,6 +315,9 @@ class ModelConfig:
         step = REFERENCE_SHIFT_STEP if axes == "joint" else 1
         if self.unet.aligned_reference and self.unet.colour_skip != "reference":
             raise ValueError("UNetConfig.aligned_reference feeds a colour skip from the reference; this model has none")
+        if self.unet.aligned_shift and (self.unet.aligned_shift < 0 or not self.unet.aligned_reference):
+            raise ValueError(f"UNetConfig.aligned_shift moves an aligned reference by a positive number of px, got "
+                             f"{self.unet.aligned_shift} with aligned_reference {self.unet.aligned_reference}")
         if shift and (shift < 0 or shift % step or self.unet.colour_skip != "reference"):
             raise ValueError(f"UNetConfig.reference_shift moves the reference of a colour skip from the reference, by "
                              f"a positive multiple of {step} pixels ({axes}); got {shift} with colour_skip "

@@ -134,3 +134,28 @@ def test_train_only_moves_the_named_parts_and_nothing_else(tmp_path):
         train_rain(face_cfg(train_only="shift"), model, tmp_path / "run2")
     with pytest.raises(ValueError, match="names UNet parts"):
         train_rain(face_cfg(train_only="body"), model, tmp_path / "run3")
+
+
+def test_a_grown_shift_of_the_aligned_copy_is_a_no_op_then_moves_each_frames_copy(rng):
+    config = tiny_pixel("reference")
+    models = build_models(config, seed=0)
+    set_map(models.unet.skip, np.eye(3))
+    config = with_aligned_reference(models, config, face_cfg(aligned_reference=1))
+    with torch.no_grad():
+        models.unet.aligned.gate.bias.fill_(1.0 / RATE)
+    size, f = config.resolution, 4
+    reference, conditions = random_images(rng, 1, size)[0], random_images(rng, f, size)
+    maps = np.stack([similarity(1.0 + 0.1 * i, 0.1 * i, (2.0 * i, -3.0 * i)) for i in range(f)])
+    before = render(models, config, reference, conditions, maps)
+    shifted = with_aligned_reference(models, config, face_cfg(aligned_shift=2))
+    assert shifted.unet.aligned_shift == 2 and models.unet.aligned.shift.axes == "separable"
+    assert np.array_equal(render(models, shifted, reference, conditions, maps), before)
+    from test_reference_shift import pick_separable
+    pick_separable(models.unet.aligned.shift, 1, -2)  # every patch: the copy at (y + 1, x - 2), edges repeated
+    frames = render(models, shifted, reference, conditions, maps).reshape(f, size, size, 3)
+    copies = to_uint8(aligned(to_tensor(reference)[None], torch.from_numpy(maps)))
+    expected = np.pad(copies, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")[:, 3:3 + size, :size]
+    assert np.abs(frames.astype(int) - expected.astype(int)).max() <= 1
+    with pytest.raises(ValueError, match="aligned_shift moves an aligned reference"):
+        plain = tiny_pixel("reference")
+        dataclasses.replace(plain, unet=dataclasses.replace(plain.unet, aligned_shift=2)).validate()

@@ -58,6 +58,7 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
     unet = RainUNet(position_embedding=position, output_head=config.unet.output_head,
                     colour_skip=bool(config.unet.colour_skip), reference_shift=config.unet.reference_shift,
                     reference_shift_axes=config.unet.reference_shift_axes, aligned_reference=config.unet.aligned_reference,
+                    aligned_shift=config.unet.aligned_shift,
                     **config.unet.motion_unet_kwargs())
     zero_temporal_outputs(unet)
     reference_net = ReferenceNet(position_embedding=position, **config.unet.reference_unet_kwargs())

@@ -28,7 +28,7 @@ class RainUNet(UNetMotionModel):
 
     def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
                  reference_shift: int = 0, reference_shift_axes: str = "joint", aligned_reference: bool = False,
-                 **kwargs) -> None:
+                 aligned_shift: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
         self.head: PatchHead | None = None
@@ -43,6 +43,8 @@ class RainUNet(UNetMotionModel):
             self.add_reference_shift(reference_shift, reference_shift_axes)
         if aligned_reference:
             self.add_aligned_reference()
+        if aligned_shift:
+            self.aligned.add_shift(aligned_shift)
 
     def add_output_head(self, width: int) -> None:
         """Grow a patch head of `width` hidden channels (zero output at first: the model is unchanged)."""

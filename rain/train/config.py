@@ -41,6 +41,7 @@ class TrainConfig:
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
     reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
     aligned_reference: int = 0  # image/pile, face world: 1 grows a reader of the reference aligned to each frame on a UNet with a colour skip from the reference (rain/models/aligned_reference.py; it starts as a no-op)
+    aligned_shift: int = 0  # image/pile, a UNet that reads the aligned reference: grow a shift of +- this many px for the aligned copy (UNetConfig.aligned_shift; it starts as a no-op); 0 keeps the model's
     aligned_jitter: float = 0.0  # image/pile, a UNet that reads the aligned reference: train on maps moved by random similarities of this size (px; rain/train/maps.py), as live maps err
     train_only: str = ""  # image/pile: comma-separated UNet parts to train, the rest frozen (TRAINABLE_PARTS: e.g. "aligned,skip,shift" to fit grown parts to a trained model without moving it); "" trains everything
     shift_loss: float = 0.0  # image/pile, with a reference shift: weight of a second MSE, the shift's mix of moved references alone against each true frame (supervises where the character went); 0: none

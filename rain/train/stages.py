@@ -213,8 +213,9 @@ def with_reference_shift(models: RainModels, config: ModelConfig, radius: int, a
 
 
 def with_aligned_reference(models: RainModels, config: ModelConfig, cfg: TrainConfig) -> ModelConfig:
-    """`--aligned-reference 1 [--aligned-jitter PX]`: grow a reader of the reference aligned to each frame on a UNet
-    with a colour skip from the reference (unchanged until trained); face world only."""
+    """`--aligned-reference 1 [--aligned-shift PX] [--aligned-jitter PX]`: grow a reader of the reference aligned to
+    each frame on a UNet with a colour skip from the reference, and a shift for it (unchanged until trained); face
+    world only."""
     if cfg.aligned_reference not in (0, 1) or cfg.aligned_jitter < 0:
         raise ValueError(f"--aligned-reference is 1 (grow it) or 0, and --aligned-jitter a size in px >= 0; got "
                          f"{cfg.aligned_reference} and {cfg.aligned_jitter}")
@@ -222,8 +223,10 @@ def with_aligned_reference(models: RainModels, config: ModelConfig, cfg: TrainCo
         raise ValueError("a UNet that reads the aligned reference follows face landmarks: it needs --world face")
     if cfg.aligned_jitter and not (cfg.aligned_reference or config.unet.aligned_reference):
         raise ValueError("--aligned-jitter moves the maps of a UNet that reads the aligned reference: this one does not")
-    return _grown(config, "aligned_reference", bool(cfg.aligned_reference), "a reader of the reference aligned to "
-                  "each frame:", models.unet.add_aligned_reference)
+    config = _grown(config, "aligned_reference", bool(cfg.aligned_reference), "a reader of the reference aligned to "
+                    "each frame:", models.unet.add_aligned_reference)
+    return _grown(config, "aligned_shift", cfg.aligned_shift, "a shift of the aligned reference of +- px",
+                  lambda: models.unet.aligned.add_shift(cfg.aligned_shift))
 
 
 def _grown(config: ModelConfig, field: str, value, what: str, grow) -> ModelConfig:  # noqa: ANN001
