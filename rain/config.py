@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rain.config_parts import REFINER_LEVELS, REFINER_REFERENCES, PresetConfig, RefinerConfig  # noqa: F401 (re-exported)
+
 COLOUR_SKIP_SOURCES = ("condition", "reference")  # what a colour skip may map (rain/models/colour_skip.py)
 REFERENCE_SHIFT_STEP = 4  # pixels between neighbouring shifts of a "joint" reference shift (rain/models/reference_shift.py)
 REFERENCE_SHIFT_AXES = ("joint", "separable")  # a reference shift's softmax: over the 2-D grid, or one per axis over every pixel
@@ -133,44 +135,6 @@ class SchedulerConfig:
     guidance_scale: float = 2.5  # w of the LCM guidance embedding (one UNet pass, no CFG)
 
 
-REFINER_REFERENCES = ("as-is", "aligned")  # RefinerConfig.reference
-REFINER_LEVELS = (1, 2, 3)  # rain/models/refiner.py: full + half resolution, also a quarter, also an eighth
-
-
-@dataclass(frozen=True)
-class RefinerConfig:
-    """Beyond the paper: a full-resolution refiner after the decoder (rain/models/refiner.py)."""
-
-    width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
-    levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
-    reference: str = "as-is"  # "as-is", or "aligned" (face): moved onto each frame by its face landmarks' similarity (rain/conditioning/align.py)
-    landmarker: int = 0  # aligned: width of a cartoon landmarker that finds the reference's face (rain/models/landmarker.py); 0: MediaPipe does
-
-
-@dataclass(frozen=True)
-class PresetConfig:
-    """Beyond the paper: a colour preset read off the reference and applied to each camera frame before it enters
-    an img2img pile (rain/models/style_preset.py)."""
-
-    width: int = 0  # channels of the exemplar reader's first conv (2x, 4x, 4x after); 0: no preset
-    knots: int = 32  # points of the gradient map and of each per-channel tone curve
-    size: int = 128  # side the reference is resized to before the reader
-    hidden: int = 256  # width of the reader's MLP
-    # 0: the grey level mixes in a fixed sigma-1.5 blur (session 17's presets); > 0: it is Gaussian-blurred with a
-    # sigma read off the exemplar in 0..max_blur px, and the reader also sees the exemplar's full-resolution sharpness
-    max_blur: float = 0.0
-    # a stream (and a pile stage's frozen preset): equalise the grey level fully or not at all, on the side the reader
-    # leans to, instead of the reader's hedge (a half-equalised grey changes with every frame's histogram, a flicker
-    # no style has). While the preset stage trains the reader, the control stays a soft mix (it needs the gradient)
-    snap_equalise: bool = False
-    # channels of a conv net over the exemplar's grey level at full resolution (pooled into the MLP's first layer, zero
-    # at the start): how blurred a palette's regions are shows in their fine outline, which the 128 px reader cannot
-    # see; 0: none
-    detail: int = 0
-    memory: int = 0  # regions (skin, sky...) whose mean colour the MLP sees, picked by a conv net (MemoryColours); 0: none
-    grade: int = 0  # channels of a grade reader whose parametric grade is the preset's base (grade_reader.py); 0: none
-
-
 @dataclass(frozen=True)
 class PileConfig:
     """The paper's K = frames_per_group * num_groups frames in p = num_groups groups, T = num_groups steps."""
@@ -282,25 +246,9 @@ class ModelConfig:
             )
         if self.resolution % (self.vae.downscale * 2 ** (self.unet.num_levels - 1)):
             raise ValueError(f"resolution {self.resolution} must be a multiple of the total UNet + VAE downscale")
-        if isinstance(self.refiner.width, bool) or not isinstance(self.refiner.width, int) or self.refiner.width < 0:
-            raise ValueError(f"RefinerConfig.width must be 0 (none) or a positive number of channels, got "
-                             f"{self.refiner.width!r}")
-        for name, choices in (("levels", REFINER_LEVELS), ("reference", REFINER_REFERENCES)):
-            if getattr(self.refiner, name) not in choices:
-                raise ValueError(f"RefinerConfig.{name} must be one of {choices}, got {getattr(self.refiner, name)!r}")
-        if self.refiner.landmarker and (self.refiner.reference != "aligned" or self.refiner.landmarker % 8):
-            raise ValueError(f"RefinerConfig.landmarker (a multiple of 8) serves an aligned reference, got {self.refiner}")
-        if self.resolution % 2 ** self.refiner.levels and self.refiner.width:
-            raise ValueError(f"a refiner of {self.refiner.levels} levels works at 1/{2 ** self.refiner.levels} "
-                             f"resolution too: resolution {self.resolution} must be a multiple of {2 ** self.refiner.levels}")
+        self.refiner.validate(self.resolution)
+        self.preset.validate()
         preset = self.preset
-        for name in ("width", "detail", "memory", "grade"):
-            value = getattr(preset, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")
-        if not 0 <= preset.max_blur <= 8:
-            raise ValueError(f"PresetConfig.max_blur must be 0 (a fixed blur mixed in) or a sigma up to 8 px, got "
-                             f"{preset.max_blur!r}")
         if preset.width and (self.pile.entry != "latent" or preset.knots < 2 or preset.size % 16):
             raise ValueError("a preset restyles the camera frames that enter an img2img pile: it needs pile.entry "
                              f"'latent', knots >= 2 and a size that is a multiple of 16; got {self.pile.entry!r}, "
