@@ -159,3 +159,29 @@ def test_a_grown_shift_of_the_aligned_copy_is_a_no_op_then_moves_each_frames_cop
     with pytest.raises(ValueError, match="aligned_shift moves an aligned reference"):
         plain = tiny_pixel("reference")
         dataclasses.replace(plain, unet=dataclasses.replace(plain.unet, aligned_shift=2)).validate()
+
+
+def test_a_live_face_session_streams_the_unet_with_the_reference_aligned_on_a_real_photo():
+    """Real MediaPipe on the astronaut: the live path hands a UNet that aligns (no refiner) each frame's map, and the
+    UNet reads the reference moved by it (the camera's face, cropped to 0.6, is the reference's zoomed)."""
+    from skimage import data
+
+    from rain.conditioning import ConditionConfig
+    from rain.live import LiveSession
+
+    config = tiny_pixel("reference")
+    models = build_models(config, seed=0)
+    config = with_aligned_reference(models, config, face_cfg(aligned_reference=1))
+    pipeline = RainPipeline(models, config, precision="fp32")
+    seen = []
+    models.unet.register_forward_pre_hook(lambda module, args, kwargs: seen.append(kwargs["aligned"]), with_kwargs=True)
+    photo = data.astronaut()
+    session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=config.resolution, crop_ratio=0.6),
+                          overlap=False)
+    session.set_reference(photo)
+    frames = [session.push(photo, now=i * 0.1) for i in range(24)]
+    session.close()
+    assert any(f.image is not None for f in frames) and all(f.status == "tracking" for f in frames)
+    assert seen and all(a is not None for a in seen)
+    unaligned = pipeline.encode_reference(photo).latents  # (1, c, h, w)
+    assert (seen[-1] - unaligned[:, :, None]).abs().mean() > 0.05  # moved: the zoom onto the crop
