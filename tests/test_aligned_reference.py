@@ -77,6 +77,7 @@ def test_the_pile_stage_grows_and_trains_the_reader_on_the_face_world(tmp_path, 
     maps = np.stack([similarity(1.1, 0.0, (1.0, 1.0))] * 2)
     assert render(trained, trained_config, reference, conditions, maps).shape[-3:] == (size, size, 3)
     train_rain(face_cfg(aligned_jitter=1.0), model, tmp_path / "run2")  # a model that has one trains on
+    train_rain(dataclasses.replace(face_cfg(), stage="image"), model, tmp_path / "run_image")  # single frames too
 
     with pytest.raises(ValueError, match="needs --world face"):
         train_rain(dataclasses.replace(face_cfg(), world="body"), model, tmp_path / "run3")

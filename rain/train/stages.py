@@ -73,10 +73,9 @@ def rain_step(objective: torch.nn.Module, batch: dict, generator: torch.Generato
     inner = objective.module if hasattr(objective, "module") else objective
     if single_frames:  # every frame its own one-frame video with its clip's reference
         t = batch["frames"].shape[2]
-        batch = {"frames": batch["frames"].transpose(1, 2).flatten(0, 1)[:, :, None],
-                 "conditions": batch["conditions"].transpose(1, 2).flatten(0, 1)[:, :, None],
-                 "reference": batch["reference"].repeat_interleave(t, dim=0),
-                 **({"aligned": batch["aligned"].transpose(1, 2).flatten(0, 1)[:, :, None]} if "aligned" in batch else {})}
+        one_frame_clips = lambda x: x.transpose(1, 2).flatten(0, 1)[:, :, None]  # noqa: E731 (b, 3, t, ...) -> (b t, 3, 1, ...)
+        batch = {key: value.repeat_interleave(t, dim=0) if key == "reference" else one_frame_clips(value)
+                 for key, value in batch.items()}
     b, _, f = batch["frames"].shape[:3]
     levels, keep = sample_levels(inner.config, b, f, cfg.fill_prob, single_frames, generator)
     batch = {key: value if key == "reference" else value[:, :, :keep] for key, value in batch.items()}
