@@ -32,7 +32,7 @@ class _Traceable(torch.nn.Module):
 
 
 class OnnxUNet(torch.nn.Module):
-    """Called like the UNet: (x, timesteps, embeds, pose, guidance, read[, source, shifted]) -> output, run by ONNX Runtime
+    """Called like the UNet: (x, timesteps, embeds, pose, guidance, read[, source, shifted, aligned]) -> output, run by ONNX Runtime
     (the torch UNet stays inside only to be exported and to give the pipeline its device)."""
 
     def __init__(self, unet: torch.nn.Module, threads: int | None = None) -> None:
@@ -48,10 +48,10 @@ class OnnxUNet(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor, embeds: torch.Tensor, pose: torch.Tensor,
                  guidance: torch.Tensor, read: ReferenceRead, source: torch.Tensor | None = None,
-                 shifted: torch.Tensor | None = None) -> torch.Tensor:
-        if source is not None or shifted is not None:
-            raise ValueError("the onnx variant exports UNets without a colour skip (UNetConfig.colour_skip) or a "
-                             "reference shift")
+                 shifted: torch.Tensor | None = None, aligned: torch.Tensor | None = None) -> torch.Tensor:
+        if source is not None or shifted is not None or aligned is not None:
+            raise ValueError("the onnx variant exports UNets without a colour skip (UNetConfig.colour_skip), a "
+                             "reference shift or an aligned reference")
         names = sorted(read.tokens)
         inputs = [x, timesteps, embeds, pose, guidance, *(read.tokens[n] for n in names)]
         inputs = [t.detach().float() if t.is_floating_point() else t.detach() for t in inputs]
