@@ -259,11 +259,16 @@ class RainPipeline:
         shown = entering.transpose(0, 1)[None] if self.models.refiner is not None else None  # (1, 3, f, H, W)
         moved = None  # (1, c, f, h, w): the reference's latent on each frame, for a UNet that reads it
         if self.config.unet.aligned_reference:  # kept: the given maps, or the identity
-            moved = encode(self.models.vae, aligned(stream.reference.image, kept)).float().transpose(0, 1)[None]
+            moved = self.aligned_latents(stream.reference, kept)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
                            content=keep, conditions=shown, similarities=kept, aligned=moved)
         stream.frames_in += valid
         return group
+
+    def aligned_latents(self, reference: ReferenceState, similarities: torch.Tensor) -> torch.Tensor:
+        """The reference's latent moved onto each frame by its map (f, 2, 3) -> (1, c, f, h, w): what a UNet that
+        reads the aligned reference (`UNetConfig.aligned_reference`) takes per frame."""
+        return encode(self.models.vae, aligned(reference.image, similarities)).float().transpose(0, 1)[None]
 
     def step_group(self, stream: StreamState, group: list[np.ndarray | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """`step` for a list of (H, W, 3) condition images, or of (image, similarity) pairs."""

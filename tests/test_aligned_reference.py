@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import random_images
+from rain.bench.flops import unet_flops
 from rain.checkpoint import load_models, save_models
 from rain.config import RefinerConfig
 from rain.images import to_tensor, to_uint8
@@ -186,3 +187,13 @@ def test_a_live_face_session_streams_the_unet_with_the_reference_aligned_on_a_re
     assert seen and all(a is not None for a in seen)
     unaligned = pipeline.encode_reference(photo).latents  # (1, c, h, w)
     assert (seen[-1] - unaligned[:, :, None]).abs().mean() > 0.05  # moved: the zoom onto the crop
+
+
+def test_the_bench_counts_and_times_a_unet_that_reads_the_aligned_reference():
+    config = tiny_pixel("reference")
+    models = build_models(config, seed=0)
+    plain = unet_flops(RainPipeline(models, config, precision="fp32"), reps=1)
+    grown = with_aligned_reference(models, config, face_cfg(aligned_reference=1))
+    counted = unet_flops(RainPipeline(models, grown, precision="fp32"), reps=1)
+    assert counted["frames_per_call"] == plain["frames_per_call"]
+    assert counted["flops_per_call"] > plain["flops_per_call"]  # the reader's convs and gate are in the count

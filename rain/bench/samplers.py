@@ -52,8 +52,13 @@ def unet_call(pipeline: RainPipeline, latents: torch.Tensor, levels: torch.Tenso
     # shapes, same cost (what the FLOP count and the timing measure; the comparison drives noise-entry models only)
     stand_in = latents if pipeline.config.unet.colour_skip == "condition" else None
     source = colour_source(pipeline.config.unet.colour_skip, ref.latents, stand_in, latents.shape[2])
+    moved = None  # a UNet that reads the aligned reference gets it unmoved (the identity map): the same shapes and
+    # cost as live, so the FLOP count and timing hold; the chunked comparison of such a model runs without maps
+    if pipeline.config.unet.aligned_reference:
+        identity = torch.eye(2, 3, device=latents.device).expand(latents.shape[2], 2, 3)
+        moved = pipeline.aligned_latents(ref, identity)
     return pipeline.models.unet(unet_in, pipeline.schedule.timesteps[levels][None], ref.image_embeds, pose,
-                                pipeline.guidance, ReferenceRead(ref.tokens, latents.shape[2]), source)
+                                pipeline.guidance, ReferenceRead(ref.tokens, latents.shape[2]), source, aligned=moved)
 
 
 class ChunkedSampler:
