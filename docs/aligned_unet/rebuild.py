@@ -1,6 +1,6 @@
-"""Re-make session 27's aligned-UNet candidate (docs/ALIGNED_UNET.md) without its 70 min of training: the shipped
-face model, grown with the aligned reference and its shift, given the trained parts (`unet.aligned.*`, `unet.skip.*`,
-`unet.shift.*`, saved by `save` below; the runs trained nothing else).
+"""Re-make the aligned-UNet candidate (sessions 27-28, 6,200 steps of the part; docs/ALIGNED_UNET.md) without its
+~86 min of training: the shipped face model, grown with the aligned reference and its shift, given the trained
+parts (`unet.aligned.*`, `unet.skip.*`, `unet.shift.*`, saved by `save` below; the runs trained nothing else).
 `PYTHONPATH=. python docs/aligned_unet/rebuild.py OUT_DIR` (then `--init OUT_DIR` to train on);
 `PYTHONPATH=. python docs/aligned_unet/rebuild.py --save RUN_MODEL_DIR` writes the parts file from a run."""
 
@@ -13,7 +13,7 @@ from rain.checkpoint import load_models, save_models
 from rain.train.config import TrainConfig
 from rain.train.stages import with_aligned_reference
 
-PARTS = Path(__file__).with_name("parts_3200.safetensors")
+PARTS = Path(__file__).with_name("parts_6200.safetensors")
 TRAINED = ("aligned.", "skip.", "shift.")
 
 
