@@ -17,12 +17,14 @@ import torch
 
 from rain import pile
 from rain.anchor import anchored, unanchored
-from rain.conditioning.landmarks import Landmarks
+from rain.conditioning.align import FACE_RIGID
+from rain.conditioning.landmarks import FACE_MIRROR, Landmarks
 from rain.config import ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
 from rain.models.colour_skip import colour_source
+from rain.models.landmarker import TRUSTED_FLIP_DISAGREEMENT
 from rain.models.refiner import aligned
 from rain.models.reference_shift import prepared_reference
 from rain.models.vae import decode, encode
@@ -284,12 +286,22 @@ class RainPipeline:
 
     def reference_face(self, image: np.ndarray) -> Landmarks | None:
         """The face (68 points, all seen, normalised to the reference's square, `rain.images.square`) that the model's
-        cartoon landmarker (rain/models/landmarker.py) finds on any-size RGB uint8 `image`; None without one."""
+        cartoon landmarker (rain/models/landmarker.py) finds on any-size RGB uint8 `image`. None without one, and
+        (with a warning) where its points on the mirror image disagree by more than `TRUSTED_FLIP_DISAGREEMENT`: an
+        image unlike its training cartoons (a photo, no face), for MediaPipe to find the face on instead."""
         if self.models.landmarker is None:
             return None
         x = square(to_tensor(check_rgb(image, "reference image")), self.config.resolution)[None].to(self.device)
         with torch.no_grad():
-            points = self.models.landmarker(x)[0].cpu().numpy()  # (68, 2)
+            points = self.models.landmarker(x)[0]  # (68, 2)
+            second = self.models.landmarker.mirrored(x, FACE_MIRROR)[0]  # (68, 2)
+        disagreement = float((points - second)[list(FACE_RIGID)].norm(dim=-1).mean())
+        if disagreement > TRUSTED_FLIP_DISAGREEMENT:
+            logger.warning("the cartoon landmarker does not trust its points on this reference (they move by %.3f of "
+                           "the image on its mirror image, above %.3f): it is unlike the cartoons it learned from",
+                           disagreement, TRUSTED_FLIP_DISAGREEMENT)
+            return None
+        points = points.cpu().numpy()
         return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
 
     def _similarities(self, similarities: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:

@@ -73,16 +73,26 @@ def test_the_stream_rate_reaches_every_live_tab():
     assert {d["stream_every"] for d in ticks} == {0.2}
 
 
-def test_a_character_without_a_face_for_mediapipe_keeps_the_face_models_alignment(tmp_path):
-    """The shipped face model finds the reference's face with its own cartoon landmarker: where MediaPipe finds no
-    face on the character (a flat grey image), the status says the landmarker placed one, and it aligns."""
+def test_the_face_models_alignment_takes_its_landmarkers_face_on_a_cartoon_and_none_on_a_flat_grey(tmp_path):
+    """The shipped face model finds the reference's face with its own cartoon landmarker: on a held-out cartoon the
+    alignment takes its points. On a flat grey image neither MediaPipe nor the landmarker (its points on the mirror
+    image disagree) finds a face, and the status says alignment is off rather than aligning to an invented face."""
     from PIL import Image
 
-    grey = tmp_path / "grey.png"
+    from rain.train.config import HELD_OUT_SEED_START
+    from rain.worlds.face.world import FaceWorld
+
+    cartoon, grey = tmp_path / "cartoon.png", tmp_path / "grey.png"
+    Image.fromarray(FaceWorld.from_seed(HELD_OUT_SEED_START, 1, 256).reference).save(cartoon)
     Image.fromarray(np.full((128, 128, 3), 128, np.uint8)).save(grey)
-    session, status = app.set_reference("face", LIVE.models["face"], str(grey), None, ConditionConfig.crop_ratio, 0)
+    session, status = app.set_reference("face", LIVE.models["face"], str(cartoon), None, ConditionConfig.crop_ratio, 0)
     try:
-        assert session.reference_marks is None and session.conditioner.face_reference is not None
-        assert "MediaPipe found no face" in status and "landmarker placed one" in status
+        found = session.pipeline.reference_face(session.reference_image)
+        assert found is not None and np.allclose(session.conditioner.face_reference.face, found.face)
+        assert status.startswith("**Ready**")
+        session, status = app.set_reference("face", LIVE.models["face"], str(grey), session, ConditionConfig.crop_ratio,
+                                            0)
+        assert session.reference_marks is None and session.conditioner.face_reference is None
+        assert "no landmarks found in it: alignment/calibration off" in status
     finally:
         session.close()

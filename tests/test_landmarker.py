@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from rain.checkpoint import load_models, save_models
+from rain.conditioning.align import FACE_RIGID, uncropped
+from rain.conditioning.landmarks import FACE_MIRROR
 from rain.conditioning import ConditionConfig
 from rain.config import RefinerConfig, tiny
 from rain.eval.evaluate import eval_reference_face
@@ -19,7 +21,7 @@ from rain.conditioning import Conditioner
 from rain.models import build_models
 from rain.models.landmarker import INPUT, FaceLandmarker
 from rain.pipeline import RainPipeline
-from rain.train.config import TrainConfig
+from rain.train.config import HELD_OUT_SEED_START, TrainConfig
 from rain.train.landmarks import held_out_error, render_faces, train_landmarker
 from rain.worlds.face.world import FaceWorld
 
@@ -76,26 +78,54 @@ def test_the_stage_learns_the_points_and_ships_the_landmarker_in_the_model_folde
         train_landmarker(cfg, tmp_path / "plain", tmp_path / "run3")
 
 
-def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker():
-    """A real photo (scikit-image's astronaut) as the reference: with a landmarker the conditioner's reference face is
-    the landmarker's points, not MediaPipe's; and a reference MediaPipe finds no face on still gets its points."""
+def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker_where_it_trusts_it(caplog):
+    """The shipped face model's landmarker on a held-out cartoon: the live session's and the upload path's reference
+    face are its points. On a real photo (scikit-image's astronaut) its points on the mirror image disagree: it says
+    so and the face is real MediaPipe's instead. A flat grey image has a face for neither: no face, with a warning."""
     from skimage import data
 
-    config = aligned_config(landmarker=8)
-    models = build_models(config, seed=0)
-    torch.nn.init.normal_(models.landmarker.head[-1].weight, std=0.01)  # a landmarker that answers something
-    pipeline = RainPipeline(models, config, precision="fp32")
+    models, config = load_models("checkpoints/face")
+    pipeline = RainPipeline(models, config)
     condition = ConditionConfig(mode="face", resolution=config.resolution)
+    cartoon = FaceWorld.from_seed(HELD_OUT_SEED_START, 1, config.resolution).reference
     session = LiveSession(pipeline, condition, overlap=False)
+    session.set_reference(cartoon)
+    found = pipeline.reference_face(cartoon)
+    assert found is not None and np.allclose(session.conditioner.face_reference.face, found.face)
+    truth = FaceWorld.from_seed(HELD_OUT_SEED_START, 1, config.resolution).reference_landmarks.face
+    assert np.abs(found.face - truth).max() * config.resolution < 12  # the points are the cartoon's face
+
     photo = data.astronaut()
+    with caplog.at_level("WARNING"):
+        assert pipeline.reference_face(photo) is None
+    assert "does not trust its points" in caplog.text
     session.set_reference(photo)
-    assert np.allclose(session.conditioner.face_reference.face, pipeline.reference_face(photo).face)
-    assert session.reference_marks is not None  # MediaPipe still finds the face, for calibration
+    assert session.reference_marks is not None  # real MediaPipe finds the astronaut's face...
+    expected = uncropped(session.reference_marks, condition.crop_ratio).face
+    assert np.allclose(session.conditioner.face_reference.face, expected)  # ...and the alignment takes it
     session.close()
 
-    blank = np.full((96, 96, 3), 128, np.uint8)  # no face for MediaPipe
+    blank = np.full((96, 96, 3), 128, np.uint8)  # no face for MediaPipe, none the landmarker trusts
     conditioner = Conditioner(condition)
-    align_conditioner(conditioner, pipeline, blank)
-    assert np.allclose(conditioner.face_reference.face, pipeline.reference_face(blank).face)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        align_conditioner(conditioner, pipeline, blank)
+    assert conditioner.face_reference is None and "no face found on the reference" in caplog.text
     conditioner.close()
-    assert RainPipeline(build_models(aligned_config(), seed=0), aligned_config()).reference_face(photo) is None
+    photo_only = RainPipeline(build_models(aligned_config(), seed=0), aligned_config())  # no landmarker
+    assert photo_only.reference_face(photo) is None
+
+
+def test_the_landmarkers_mirror_opinion_lands_on_a_cartoons_points_and_is_an_involution():
+    """`FaceLandmarker.mirrored` maps the mirror image's points back onto the image: on a held-out cartoon they land
+    within a few px of `forward`'s (the rigid points the trust check reads); mirroring twice gives `forward` back."""
+    models, _ = load_models("checkpoints/face")
+    cartoon = to_tensor(FaceWorld.from_seed(HELD_OUT_SEED_START + 1, 1, 256).reference)[None]
+    with torch.no_grad():
+        direct, second = models.landmarker(cartoon), models.landmarker.mirrored(cartoon, FACE_MIRROR)
+        back = models.landmarker.mirrored(torch.flip(cartoon, dims=[-1]), FACE_MIRROR)
+    rigid = list(FACE_RIGID)
+    assert (direct - second)[0, rigid].norm(dim=-1).mean() * 256 < 4
+    assert (direct - second)[0, rigid].norm(dim=-1).mean() > 0  # a second opinion, not a copy
+    undone = torch.stack([1 - back[..., 0], back[..., 1]], -1)[:, list(FACE_MIRROR)]  # mirror the mirror's back
+    assert torch.allclose(undone, direct, atol=1e-5)

@@ -35,6 +35,9 @@ def eval_reference_face(pipeline: RainPipeline, world) -> Landmarks:
     """The reference's face an aligning refiner is evaluated with: what the model's own landmarker finds, as live
     (rain/live/session.py `face_reference`), or the world's true one for a model without a landmarker."""
     found = pipeline.reference_face(world.reference)
+    if found is None and pipeline.models.landmarker is not None:
+        logger.warning("the landmarker does not trust its points on a held-out reference: this sequence aligns with "
+                       "the world's true face (live, MediaPipe's would align it)")
     return world.reference_landmarks if found is None else found
 
 

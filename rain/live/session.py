@@ -64,14 +64,15 @@ def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks
 def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks | None,
                    config: ConditionConfig) -> Landmarks | None:
     """The reference's face in its whole square, for a model that aligns the reference (face mode; its refiner or
-    UNet, `RainPipeline.aligns_reference`): the model's cartoon landmarker's points on `image` if it has one, else
-    `marks` (MediaPipe's, found with `config`); None otherwise, with a warning when such a model finds no face on
-    the reference."""
+    UNet, `RainPipeline.aligns_reference`): the model's cartoon landmarker's points on `image` if it has one and
+    trusts them, else MediaPipe's (`marks` if already found with `config`, else found here); None otherwise, with a
+    warning when such a model finds no face on the reference."""
     if config.mode != "face" or not pipeline.aligns_reference:
         return None
     found = pipeline.reference_face(image)
     if found is not None:
         return found
+    marks = reference_landmarks(image, config) if marks is None else marks
     if marks is None or not marks.has_face(config.min_confidence):
         logger.warning("no face found on the reference image: the model reads it where it is, not aligned "
                        "to each frame (expect softer edges when the head moves or turns)")
@@ -82,8 +83,7 @@ def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks |
 def align_conditioner(conditioner: Conditioner, pipeline: RainPipeline, reference: np.ndarray) -> None:
     """Give `conditioner` the `reference` image's face, for a model that aligns the reference (face mode)."""
     if conditioner.config.mode == "face" and pipeline.aligns_reference:
-        marks = None if pipeline.models.landmarker is not None else reference_landmarks(reference, conditioner.config)
-        conditioner.face_reference = face_reference(pipeline, reference, marks, conditioner.config)
+        conditioner.face_reference = face_reference(pipeline, reference, None, conditioner.config)
 
 
 class _Inline:

@@ -13,6 +13,8 @@ normalised to the image (0..1), as offsets from the centre.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,6 +22,11 @@ from torch import nn
 INPUT = 128  # the side the image is resized to
 POINTS = 68  # iBUG-68 face points
 HIDDEN = 256  # the MLP's hidden features
+# The most the points found on an image and on its mirror image (mapped back) may differ, as a fraction of the image
+# side (mean over the rigid points an alignment uses), for the points to be trusted. Measured at 256 px
+# (docs/ALIGNED_UNET.md, session 28): held-out cartoons 0.005 on average, 0.012 at most; a real portrait (matplotlib's
+# Grace Hopper) 0.013; other photos, a body-world character, noise and a flat grey 0.03-0.26.
+TRUSTED_FLIP_DISAGREEMENT = 0.025
 
 
 def _stage(cin: int, cout: int) -> nn.Sequential:
@@ -49,6 +56,12 @@ class FaceLandmarker(nn.Module):
         if images.shape[-1] == INPUT:
             return images
         return F.interpolate(images.float(), size=(INPUT, INPUT), mode="area")
+
+    def mirrored(self, images: torch.Tensor, mirror: Sequence[int]) -> torch.Tensor:
+        """The points found on the horizontally flipped images, mapped back onto the images (x -> 1 - x, each point
+        to its mirror index `mirror[i]`): a second opinion on `forward`'s, (b, 68, 2)."""
+        points = self(torch.flip(images, dims=[-1]))[:, list(mirror)]
+        return torch.stack([1 - points[..., 0], points[..., 1]], -1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(b, 3, S, S) square images in [0, 1] -> (b, 68, 2) float32 points (x, y), normalised to the image."""
