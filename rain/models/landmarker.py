@@ -5,6 +5,8 @@ reference's 68 face points. MediaPipe finds them on people; on a cartoon it errs
 jaw on the neck (docs/REFINER.md, session 25), which makes every map of the stream wrong. The face world renders
 unlimited cartoons with exact points, so a small regressor trained on them (rain/train/landmarks.py) finds the
 reference's face where MediaPipe does not reach. It runs once per reference; the camera keeps MediaPipe.
+Its points on the mirror image (`mirrored`) are a second opinion: where the two disagree by more than
+`TRUSTED_FLIP_DISAGREEMENT` the image is unlike its cartoons and the caller finds the face with MediaPipe instead.
 
 Layout (width w): the image resized to INPUT x INPUT; five strided 3x3 convs (w, 2w, 4w, 8w, 8w channels, each
 followed by a 3x3 conv), down to 4 x 4; a two-layer MLP on the flattened features to the 68 (x, y) points,
