@@ -21,10 +21,9 @@ def run(x):
     with torch.no_grad():
         return lm(x)[0].numpy()
 
-def flipped(x):
-    p = run(torch.flip(x, dims=[-1]))
-    p = p[mir].copy(); p[:, 0] = 1 - p[:, 0]
-    return p
+def flipped(x):  # the library's second opinion (`FaceLandmarker.mirrored`)
+    with torch.no_grad():
+        return lm.mirrored(x, mir)[0].numpy()
 
 def shifted(x, dx, dy):
     y = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))

@@ -68,13 +68,17 @@ def autoencoder_step(vae: torch.nn.Module, batch: dict, generator: torch.Generat
     return {"loss": mse + 0.1 * F.l1_loss(rec, x) + cfg.latent_l2 * z.float().pow(2).mean(), "psnr": psnr}
 
 
+def _one_frame_clips(x: torch.Tensor) -> torch.Tensor:
+    """(b, c, t, ...) clips -> (b t, c, 1, ...): every frame its own one-frame clip."""
+    return x.transpose(1, 2).flatten(0, 1)[:, :, None]
+
+
 def rain_step(objective: torch.nn.Module, batch: dict, generator: torch.Generator, cfg: TrainConfig,
               single_frames: bool) -> dict:
     inner = objective.module if hasattr(objective, "module") else objective
     if single_frames:  # every frame its own one-frame video with its clip's reference
         t = batch["frames"].shape[2]
-        one_frame_clips = lambda x: x.transpose(1, 2).flatten(0, 1)[:, :, None]  # noqa: E731 (b, 3, t, ...) -> (b t, 3, 1, ...)
-        batch = {key: value.repeat_interleave(t, dim=0) if key == "reference" else one_frame_clips(value)
+        batch = {key: value.repeat_interleave(t, dim=0) if key == "reference" else _one_frame_clips(value)
                  for key, value in batch.items()}
     b, _, f = batch["frames"].shape[:3]
     levels, keep = sample_levels(inner.config, b, f, cfg.fill_prob, single_frames, generator)
