@@ -109,11 +109,20 @@ def set_reference(mode: str, weights: str, image: str | None, session: LiveSessi
                               condition_config(mode, weights, crop_ratio, live=live), seed=int(seed),
                               overlap=live.overlap)
     session.set_reference(image)
-    found = "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
-    if session.reference_marks is None and session.conditioner.face_reference is not None:  # a face model's landmarker
-        found = " (MediaPipe found no face in it: the model's cartoon landmarker placed one for alignment/calibration)"
     converted = "".join(f" Note: {n}." for n in notes)
-    return session, f"**Ready**: character encoded{found}.{converted} Start the webcam."
+    return session, f"**Ready**: character encoded{reference_note(session)}.{converted} Start the webcam."
+
+
+def reference_note(session: LiveSession) -> str:
+    """Which landmarks align and calibrate the new reference, when it is not simply MediaPipe's."""
+    face = session.reference_face
+    if face.refused:
+        found = ("MediaPipe's face aligns it" if face.marks is not None
+                 else "MediaPipe found none: alignment/calibration off")
+        return f" (the model's cartoon landmarker did not trust its points on it; {found})"
+    if session.reference_marks is None and face.source == "landmarker":
+        return " (MediaPipe found no face in it: the model's cartoon landmarker placed one for alignment/calibration)"
+    return "" if session.reference_marks is not None else " (no landmarks found in it: alignment/calibration off)"
 
 
 @spaces.GPU

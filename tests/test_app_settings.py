@@ -73,11 +73,14 @@ def test_the_stream_rate_reaches_every_live_tab():
     assert {d["stream_every"] for d in ticks} == {0.2}
 
 
-def test_the_face_models_alignment_takes_its_landmarkers_face_on_a_cartoon_and_none_on_a_flat_grey(tmp_path):
+def test_the_face_models_alignment_takes_its_landmarkers_face_on_a_cartoon_mediapipes_on_a_photo_none_on_a_grey(tmp_path):
     """The shipped face model finds the reference's face with its own cartoon landmarker: on a held-out cartoon the
     alignment takes its points. On a flat grey image neither MediaPipe nor the landmarker (its points on the mirror
-    image disagree) finds a face, and the status says alignment is off rather than aligning to an invented face."""
+    image disagree) finds a face, and the status says alignment is off rather than aligning to an invented face. On a
+    real photo (scikit-image's astronaut) the landmarker refuses too, MediaPipe finds the face, and the status says
+    whose face aligns it."""
     from PIL import Image
+    from skimage import data
 
     from rain.train.config import HELD_OUT_SEED_START
     from rain.worlds.face.world import FaceWorld
@@ -93,6 +96,12 @@ def test_the_face_models_alignment_takes_its_landmarkers_face_on_a_cartoon_and_n
         session, status = app.set_reference("face", LIVE.models["face"], str(grey), session, ConditionConfig.crop_ratio,
                                             0)
         assert session.reference_marks is None and session.conditioner.face_reference is None
-        assert "no landmarks found in it: alignment/calibration off" in status
+        assert "did not trust its points on it; MediaPipe found none: alignment/calibration off" in status
+        astronaut = tmp_path / "astronaut.png"
+        Image.fromarray(data.astronaut()).save(astronaut)
+        session, status = app.set_reference("face", LIVE.models["face"], str(astronaut), session,
+                                            ConditionConfig.crop_ratio, 0)
+        assert session.reference_face.source == "mediapipe" and session.conditioner.face_reference is not None
+        assert "did not trust its points on it; MediaPipe's face aligns it" in status
     finally:
         session.close()

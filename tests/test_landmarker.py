@@ -16,7 +16,8 @@ from rain.config import RefinerConfig, tiny
 from rain.eval.evaluate import eval_reference_face
 from rain.images import to_tensor
 from rain.live import LiveSession
-from rain.live.session import align_conditioner
+import rain.live.session as session_module
+from rain.live.session import ReferenceFace, align_conditioner
 from rain.conditioning import Conditioner
 from rain.models import build_models
 from rain.models.landmarker import INPUT, FaceLandmarker
@@ -78,7 +79,7 @@ def test_the_stage_learns_the_points_and_ships_the_landmarker_in_the_model_folde
         train_landmarker(cfg, tmp_path / "plain", tmp_path / "run3")
 
 
-def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker_where_it_trusts_it(caplog):
+def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker_where_it_trusts_it(caplog, monkeypatch):
     """The shipped face model's landmarker on a held-out cartoon: the live session's and the upload path's reference
     face are its points. On a real photo (scikit-image's astronaut) its points on the mirror image disagree: it says
     so and the face is real MediaPipe's instead. A flat grey image has a face for neither: no face, with a warning."""
@@ -103,6 +104,7 @@ def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker_w
     assert session.reference_marks is not None  # real MediaPipe finds the astronaut's face...
     expected = uncropped(session.reference_marks, condition.crop_ratio).face
     assert np.allclose(session.conditioner.face_reference.face, expected)  # ...and the alignment takes it
+    assert session.reference_face.source == "mediapipe" and session.reference_face.refused
     session.close()
 
     blank = np.full((96, 96, 3), 128, np.uint8)  # no face for MediaPipe, none the landmarker trusts
@@ -112,6 +114,13 @@ def test_the_live_and_upload_paths_take_the_reference_face_from_the_landmarker_w
         align_conditioner(conditioner, pipeline, blank)
     assert conditioner.face_reference is None and "no face found on the reference" in caplog.text
     conditioner.close()
+    searches = []  # a live session asks MediaPipe once per reference, even when the landmarker refuses too
+    real_search = session_module.reference_landmarks
+    monkeypatch.setattr(session_module, "reference_landmarks", lambda *a: searches.append(1) or real_search(*a))
+    session = LiveSession(pipeline, condition, overlap=False)
+    session.set_reference(blank)
+    assert len(searches) == 1 and session.reference_face == ReferenceFace(None, refused=True)
+    session.close()
     photo_only = RainPipeline(build_models(aligned_config(), seed=0), aligned_config())  # no landmarker
     assert photo_only.reference_face(photo) is None
 

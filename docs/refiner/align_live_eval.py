@@ -32,7 +32,8 @@ from rain.worlds.face.world import FaceWorld
 def live_maps(pipeline: RainPipeline, world: FaceWorld, size: int, detector: MediaPipeDetector) -> np.ndarray:
     config = ConditionConfig(mode="face", resolution=size)
     marks = reference_landmarks(world.reference, config)
-    ref = face_reference(pipeline, world.reference, marks, config)  # the model's landmarker if it has one, as live
+    # the model's landmarker if it has one, as live
+    ref = face_reference(pipeline, world.reference, marks, config, searched=True).marks
     identity = np.eye(2, 3, dtype=np.float32)
     if ref is None:
         return np.repeat(identity[None], world.num_frames, 0)

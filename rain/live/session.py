@@ -61,29 +61,38 @@ def reference_landmarks(image: np.ndarray, config: ConditionConfig) -> Landmarks
         detector.close()
 
 
-def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks | None,
-                   config: ConditionConfig) -> Landmarks | None:
+@dataclass(frozen=True)
+class ReferenceFace:
+    """Where a model that aligns the reference (face mode) takes the reference's face from (`face_reference`)."""
+    marks: Landmarks | None  # the face in the reference's whole square; None: the reference is not aligned
+    source: str = ""  # "landmarker" (the model's cartoon landmarker), "mediapipe", or "" (none found, or not needed)
+    refused: bool = False  # the model's landmarker did not trust its points on this image (`reference_face`)
+
+
+def face_reference(pipeline: RainPipeline, image: np.ndarray, marks: Landmarks | None, config: ConditionConfig,
+                   searched: bool = False) -> ReferenceFace:
     """The reference's face in its whole square, for a model that aligns the reference (face mode; its refiner or
     UNet, `RainPipeline.aligns_reference`): the model's cartoon landmarker's points on `image` if it has one and
-    trusts them, else MediaPipe's (`marks` if already found with `config`, else found here); None otherwise, with a
-    warning when such a model finds no face on the reference."""
+    trusts them, else MediaPipe's (`marks` when `searched`, MediaPipe's answer with `config`, None if it found none;
+    else found here); no face otherwise, with a warning when such a model finds none on the reference."""
     if config.mode != "face" or not pipeline.aligns_reference:
-        return None
+        return ReferenceFace(None)
     found = pipeline.reference_face(image)
     if found is not None:
-        return found
-    marks = reference_landmarks(image, config) if marks is None else marks
+        return ReferenceFace(found, "landmarker")
+    refused = pipeline.models.landmarker is not None
+    marks = marks if searched else reference_landmarks(image, config)
     if marks is None or not marks.has_face(config.min_confidence):
         logger.warning("no face found on the reference image: the model reads it where it is, not aligned "
                        "to each frame (expect softer edges when the head moves or turns)")
-        return None
-    return uncropped(marks, config.crop_ratio)
+        return ReferenceFace(None, refused=refused)
+    return ReferenceFace(uncropped(marks, config.crop_ratio), "mediapipe", refused)
 
 
 def align_conditioner(conditioner: Conditioner, pipeline: RainPipeline, reference: np.ndarray) -> None:
     """Give `conditioner` the `reference` image's face, for a model that aligns the reference (face mode)."""
     if conditioner.config.mode == "face" and pipeline.aligns_reference:
-        conditioner.face_reference = face_reference(pipeline, reference, None, conditioner.config)
+        conditioner.face_reference = face_reference(pipeline, reference, None, conditioner.config).marks
 
 
 class _Inline:
@@ -125,7 +134,8 @@ class LiveSession:
         self.conditioner = Conditioner(condition)
         self.stream: StreamState | None = None  # created by the first reference
         self.reference_image: np.ndarray | None = None
-        self.reference_marks: Landmarks | None = None
+        self.reference_marks: Landmarks | None = None  # MediaPipe's landmarks on the reference (not in style mode)
+        self.reference_face = ReferenceFace(None)  # the face the aligned reference takes (face models that align)
         self.failure: str | None = None  # set when the model failed on this stream: the stream has ended
         self.snapshot: Landmarks | None = None  # the user's neutral face for calibration (face tab)
         self.dropped = 0  # output frames dropped to keep latency bounded
@@ -158,8 +168,9 @@ class LiveSession:
         style = self.conditioner.config.mode == "style"  # the style condition is the frame: no landmarks
         self.reference_marks = None if style else reference_landmarks(image, self.conditioner.config)
         self.conditioner.reference = self.reference_marks if self.conditioner.config.mode == "body" else None
-        self.conditioner.face_reference = face_reference(self.pipeline, image, self.reference_marks,
-                                                         self.conditioner.config)
+        self.reference_face = face_reference(self.pipeline, image, self.reference_marks, self.conditioner.config,
+                                             searched=True)
+        self.conditioner.face_reference = self.reference_face.marks
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
             self.stream = self._new_stream(reference)
