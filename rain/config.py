@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from rain.config_parts import REFINER_LEVELS, REFINER_REFERENCES, PresetConfig, RefinerConfig  # noqa: F401 (re-exported)
+from rain.config_parts import (MOVED_REFERENCES, REFINER_LEVELS, REFINER_REFERENCES, PresetConfig,  # noqa: F401
+                               RefinerConfig)  # (re-exported)
 
 COLOUR_SKIP_SOURCES = ("condition", "reference")  # what a colour skip may map (rain/models/colour_skip.py)
 REFERENCE_SHIFT_STEP = 4  # pixels between neighbouring shifts of a "joint" reference shift (rain/models/reference_shift.py)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REFINER_REFERENCES = ("as-is", "aligned")  # RefinerConfig.reference
+REFINER_REFERENCES = ("as-is", "aligned", "warped")  # RefinerConfig.reference
+MOVED_REFERENCES = ("aligned", "warped")  # the references moved onto each frame by face landmarks (face mode)
 REFINER_LEVELS = (1, 2, 3)  # rain/models/refiner.py: full + half resolution, also a quarter, also an eighth
 
 
@@ -15,8 +16,8 @@ class RefinerConfig:
 
     width: int = 0  # channels at full resolution (twice that at half resolution); 0: no refiner
     levels: int = 1  # 1: full and half resolution; 2: also a quarter-resolution level (~3x the receptive field); 3: also an eighth
-    reference: str = "as-is"  # "as-is", or "aligned" (face): moved onto each frame by its face landmarks' similarity (rain/conditioning/align.py)
-    landmarker: int = 0  # aligned: width of a cartoon landmarker that finds the reference's face (rain/models/landmarker.py); 0: MediaPipe does
+    reference: str = "as-is"  # "as-is"; "aligned" (face): moved onto each frame by its face landmarks' similarity (rain/conditioning/align.py); "warped" (face): by a thin-plate spline through all of them (rain/conditioning/warp.py)
+    landmarker: int = 0  # aligned or warped: width of a cartoon landmarker that finds the reference's face (rain/models/landmarker.py); 0: MediaPipe does
 
     def validate(self, resolution: int) -> None:
         """Raise ValueError naming the first bad field, for frames of `resolution`."""
@@ -26,8 +27,9 @@ class RefinerConfig:
         for name, choices in (("levels", REFINER_LEVELS), ("reference", REFINER_REFERENCES)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"RefinerConfig.{name} must be one of {choices}, got {getattr(self, name)!r}")
-        if self.landmarker and (self.reference != "aligned" or self.landmarker % 8):
-            raise ValueError(f"RefinerConfig.landmarker (a multiple of 8) serves an aligned reference, got {self}")
+        if self.landmarker and (self.reference not in MOVED_REFERENCES or self.landmarker % 8):
+            raise ValueError(f"RefinerConfig.landmarker (a multiple of 8) serves an aligned or warped reference, got "
+                             f"{self}")
         if resolution % 2 ** self.levels and self.width:
             raise ValueError(f"a refiner of {self.levels} levels works at 1/{2 ** self.levels} "
                              f"resolution too: resolution {resolution} must be a multiple of {2 ** self.levels}")

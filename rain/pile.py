@@ -22,7 +22,7 @@ class Group:
     valid: int  # frames that carry real input (the rest pad the last group of a finite sequence)
     content: torch.Tensor | None = None  # (b, c, f, h, w) the condition images' clean latents, kept if the model maps them
     conditions: torch.Tensor | None = None  # (b, 3, f, H, W) the condition images in [0, 1], kept for a refiner
-    similarities: torch.Tensor | None = None  # (f, 2, 3) reference -> frame maps, kept for a refiner that aligns
+    maps: torch.Tensor | None = None  # (f, 2, 3) or (f, G, G, 2) reference -> frame maps, kept for a model that aligns
     aligned: torch.Tensor | None = None  # (b, c, f, h, w) the reference's latent moved by those maps, for a UNet that reads it
 
 

@@ -19,7 +19,8 @@ from rain import pile
 from rain.anchor import anchored, unanchored
 from rain.conditioning.align import FACE_RIGID
 from rain.conditioning.landmarks import FACE_MIRROR, Landmarks
-from rain.config import ModelConfig
+from rain.conditioning.warp import WARP_NODES, similarity_warp
+from rain.config import MOVED_REFERENCES, ModelConfig
 from rain.images import check_rgb, square, to_tensor, to_uint8
 from rain.models import RainModels, build_models
 from rain.models.attention import ReferenceRead
@@ -162,19 +163,20 @@ class RainPipeline:
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
     def step(self, stream: StreamState, conditions: np.ndarray | None,
-             similarities: np.ndarray | None = None) -> np.ndarray:
+             maps: np.ndarray | None = None) -> np.ndarray:
         """Push one group of condition images (f, H, W, 3) uint8, f <= the stream's frames_per_group (a short
         group is padded with its last image; the padding is never emitted), or None to only drain. Return the
         frames that became clean, (k, H, W, 3) uint8 with k = frames_per_group in steady state, 0 while
-        the pile fills. `similarities` (f, 2, 3): each frame's map of the reference onto it
-        (rain/conditioning/align.py `face_similarity`), for a model that reads an aligned reference
-        (`aligns_reference`); None there leaves the reference where it is."""
+        the pile fills. `maps`: each frame's map of the reference onto it, for a model that reads an aligned
+        reference (`aligns_reference`): similarities (f, 2, 3) (rain/conditioning/align.py `face_similarity`), or
+        warps (f, G, G, 2) (rain/conditioning/warp.py `face_warp`) where `face_map` is "warp"; None there leaves the
+        reference where it is."""
         cfg, times, schedule = self.config, {}, stream.schedule  # one schedule for the whole call
         t0 = time.perf_counter()
         with autocast(self.precision, self.device):
             # 1. pose features and a fresh noise group, pushed at the noisiest level
             if conditions is not None:
-                stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions, similarities),
+                stream.groups = pile.push(stream.groups, self._new_group(stream, schedule, conditions, maps),
                                           stream.num_groups)
             if not stream.groups:
                 return np.zeros((0, cfg.resolution, cfg.resolution, 3), np.uint8)
@@ -214,7 +216,7 @@ class RainPipeline:
             else:
                 images = decode(self.models.vae, done.latents[0].transpose(0, 1))  # (f, 3, H, W)
                 if self.models.refiner is not None:  # sharpened at full resolution (rain/models/refiner.py)
-                    reference = ref.image if done.similarities is None else aligned(ref.image, done.similarities)
+                    reference = ref.image if done.maps is None else aligned(ref.image, done.maps)
                     images = self.models.refiner(images, done.conditions[0].transpose(0, 1), reference)
                 frames = to_uint8(images)[: done.valid]
                 stream.frames_out += len(frames)
@@ -230,7 +232,7 @@ class RainPipeline:
         return self.models.preset.apply(images, reference.preset)
 
     def _new_group(self, stream: StreamState, schedule: PileSchedule, conditions: np.ndarray,
-                   similarities: np.ndarray | None = None) -> pile.Group:
+                   maps: np.ndarray | None = None) -> pile.Group:
         f, size = stream.frames_per_group, self.config.resolution
         if not isinstance(conditions, np.ndarray) or conditions.ndim != 4:
             raise ValueError("conditions must be a (frames, H, W, 3) uint8 array")
@@ -241,7 +243,7 @@ class RainPipeline:
             raise ValueError(f"condition images must be {size}x{size} (the model resolution), got "
                              f"{conditions.shape[2]}x{conditions.shape[1]}")
         valid = conditions.shape[0]
-        kept = self._similarities(similarities, valid, f)  # (f, 2, 3) or None
+        kept = self._maps(maps, valid, f)  # (f, 2, 3), (f, G, G, 2) or None
         padded = np.concatenate([conditions, np.repeat(conditions[-1:], f - valid, axis=0)])
         images = to_tensor(padded).to(self.device)  # (f, 3, H, W)
         pose = self.models.pose_guider(images.transpose(0, 1)[None])  # (1, c0, f, h, w)
@@ -263,26 +265,33 @@ class RainPipeline:
         if self.config.unet.aligned_reference:  # kept: the given maps, or the identity
             moved = self.aligned_latents(stream.reference, kept)
         group = pile.Group(latents=latents, pose=pose, level=0, first_frame=stream.frames_in, valid=valid,
-                           content=keep, conditions=shown, similarities=kept, aligned=moved)
+                           content=keep, conditions=shown, maps=kept, aligned=moved)
         stream.frames_in += valid
         return group
 
-    def aligned_latents(self, reference: ReferenceState, similarities: torch.Tensor) -> torch.Tensor:
-        """The reference's latent moved onto each frame by its map (f, 2, 3) -> (1, c, f, h, w): what a UNet that
-        reads the aligned reference (`UNetConfig.aligned_reference`) takes per frame."""
-        return encode(self.models.vae, aligned(reference.image, similarities)).float().transpose(0, 1)[None]
+    def aligned_latents(self, reference: ReferenceState, maps: torch.Tensor) -> torch.Tensor:
+        """The reference's latent moved onto each frame by its map (f, 2, 3) or (f, G, G, 2) -> (1, c, f, h, w): what
+        a UNet that reads the aligned reference (`UNetConfig.aligned_reference`) takes per frame."""
+        return encode(self.models.vae, aligned(reference.image, maps)).float().transpose(0, 1)[None]
 
     def step_group(self, stream: StreamState, group: list[np.ndarray | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """`step` for a list of (H, W, 3) condition images, or of (image, similarity) pairs."""
+        """`step` for a list of (H, W, 3) condition images, or of (image, map) pairs."""
         pairs = [item if isinstance(item, tuple) else (item, None) for item in group]
         return self.step(stream, *_stacked(pairs))
 
     @property
     def aligns_reference(self) -> bool:
         """Whether the refiner (`RefinerConfig.reference`) or the UNet (`UNetConfig.aligned_reference`) reads the
-        reference aligned to each frame, and so takes similarities."""
-        refiner = self.models.refiner is not None and self.config.refiner.reference == "aligned"
+        reference moved onto each frame, and so takes maps (`face_map`)."""
+        refiner = self.models.refiner is not None and self.config.refiner.reference in MOVED_REFERENCES
         return refiner or self.config.unet.aligned_reference
+
+    @property
+    def face_map(self) -> str:
+        """The maps a model that aligns the reference takes (`FACE_MAPS`): "warp" for a refiner that reads the
+        reference warped by all its face points (`RefinerConfig.reference` "warped"), else "similarity"."""
+        warped = self.models.refiner is not None and self.config.refiner.reference == "warped"
+        return "warp" if warped else "similarity"
 
     def reference_face(self, image: np.ndarray) -> Landmarks | None:
         """The face (68 points, all seen, normalised to the reference's square, `rain.images.square`) that the model's
@@ -304,23 +313,29 @@ class RainPipeline:
         points = points.cpu().numpy()
         return Landmarks(face=points, face_conf=np.ones(len(points), np.float32))
 
-    def _similarities(self, similarities: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:
-        """A group's reference -> frame maps (f, 2, 3) for a refiner that aligns its reference (the identity where
-        none are given; a short group padded with its last), else None; ValueError for maps this model cannot use."""
+    def _maps(self, maps: np.ndarray | None, valid: int, f: int) -> torch.Tensor | None:
+        """A group's reference -> frame maps (f, 2, 3) or (f, G, G, 2) (`face_map`) for a model that aligns its
+        reference (the identity where none are given; a short group padded with its last), else None; ValueError for
+        maps this model cannot use."""
         if not self.aligns_reference:
-            if similarities is not None:
+            if maps is not None:
                 raise ValueError("this model's refiner reads the reference as it is (or it has no refiner): "
-                                 "it takes no similarities")
+                                 "it takes no maps of the reference onto the frames")
             return None
-        if similarities is None:
-            similarities = np.repeat(np.eye(2, 3, dtype=np.float32)[None], valid, axis=0)
-        if not isinstance(similarities, np.ndarray) or similarities.shape != (valid, 2, 3):
-            raise ValueError(f"similarities must be a ({valid}, 2, 3) array, one per condition image, got "
-                             f"{getattr(similarities, 'shape', type(similarities).__name__)}")
-        if not np.isfinite(similarities).all() or np.linalg.det(similarities[:, :, :2].astype(np.float64)).min() <= 0:
-            raise ValueError("similarities must be finite maps that keep the image's orientation (a positive "
-                             "determinant)")
-        padded = np.concatenate([similarities, np.repeat(similarities[-1:], f - valid, axis=0)])
+        warp = self.face_map == "warp"
+        if maps is None:
+            identity = np.eye(2, 3, dtype=np.float32)
+            maps = np.repeat((similarity_warp(identity, self.config.resolution) if warp else identity)[None], valid, 0)
+        shape = (valid, WARP_NODES, WARP_NODES, 2) if warp else (valid, 2, 3)
+        if not isinstance(maps, np.ndarray) or maps.shape != shape:
+            kind = "warps" if warp else "similarities"
+            raise ValueError(f"this model takes {kind}: a {shape} array, one per condition image, got "
+                             f"{getattr(maps, 'shape', type(maps).__name__)}")
+        if not np.isfinite(maps).all():
+            raise ValueError("the maps of the reference onto the frames must be finite")
+        if not warp and np.linalg.det(maps[:, :, :2].astype(np.float64)).min() <= 0:
+            raise ValueError("similarities must be maps that keep the image's orientation (a positive determinant)")
+        padded = np.concatenate([maps, np.repeat(maps[-1:], f - valid, axis=0)])
         return torch.from_numpy(padded.astype(np.float32)).to(self.device)
 
     # ----------------------------------------------------------------------------------------------
@@ -333,7 +348,7 @@ class RainPipeline:
 
     def render(self, reference_image: np.ndarray, conditions: Iterable[np.ndarray | tuple[np.ndarray, np.ndarray]],
                seed: int = 0, strength: float | None = None) -> Iterator[np.ndarray]:
-        """Offline: a finite sequence of (H, W, 3) condition images, or of (image, similarity) pairs (see `step`),
+        """Offline: a finite sequence of (H, W, 3) condition images, or of (image, map) pairs (see `step`),
         -> the same number of frames, in order."""
         stream = self.new_stream(self.encode_reference(reference_image), seed, strength)
         batch: list = []
@@ -349,9 +364,9 @@ class RainPipeline:
 
 
 def _stacked(batch: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, np.ndarray | None]:
-    """(image, similarity) pairs -> the group's images and similarities (None when no pair has one)."""
-    images, similarities = zip(*batch)
-    given = [s is not None for s in similarities]
+    """(image, map) pairs -> the group's images and maps (None when no pair has one)."""
+    images, maps = zip(*batch)
+    given = [s is not None for s in maps]
     if any(given) and not all(given):
-        raise ValueError("give every condition image a similarity, or none")
-    return np.stack(images), (np.stack(similarities) if all(given) else None)
+        raise ValueError("give every condition image a map of the reference onto it, or none")
+    return np.stack(images), (np.stack(maps) if all(given) else None)

@@ -31,7 +31,7 @@ MODE_TO_CONDITION = {"motion": "body", "face": "face", "style": "style"}  # UI m
 
 
 def driving_conditions(video: Path, conditioner: Conditioner) -> Iterator[np.ndarray | tuple[np.ndarray, np.ndarray]]:
-    """Condition images of every frame of `video` (paired with their similarity when the conditioner has a face
+    """Condition images of every frame of `video` (paired with their map when the conditioner has a face
     reference, `ConditionResult.pile_input`), timed by the video's own frame rate."""
     reader = imageio.get_reader(video)
     fps = float(reader.get_meta_data().get("fps", 25.0))

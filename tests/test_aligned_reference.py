@@ -115,7 +115,7 @@ def test_the_refiner_stage_streams_the_unet_with_the_maps_its_refiner_reads():
         models.unet.aligned.gate.bias.fill_(1.0 / RATE)
     pipeline = RainPipeline(models, config, precision="fp32")
     cfg = TrainConfig(stage="refiner", world="face", refiner_clips=2, refiner_frames=4, refiner_map_jitter=2.0)
-    pairs = stream_pairs(pipeline, cfg, align=True)
+    pairs = stream_pairs(pipeline, cfg, "aligned")
     assert np.abs(pairs["frames"].astype(int) - pairs["references"].astype(int)).max() <= 1
     assert np.abs(pairs["references"][1:4].astype(int) - pairs["references"][:1].astype(int)).mean() > 1  # moving
 

@@ -40,7 +40,7 @@ def test_a_fresh_landmarker_answers_the_centre_for_any_square_and_refuses_other_
         landmarker(torch.rand(1, 3, 64, 48))
     with pytest.raises(ValueError, match="multiple of 8"):
         FaceLandmarker(12)
-    with pytest.raises(ValueError, match="serves an aligned reference"):
+    with pytest.raises(ValueError, match="serves an aligned or warped reference"):
         dataclasses.replace(tiny(), refiner=RefinerConfig(width=4, landmarker=8)).validate()
 
 

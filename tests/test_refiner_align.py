@@ -95,12 +95,12 @@ def test_the_pipeline_refuses_maps_it_cannot_use(rng):
     mirrored = np.repeat(np.array([[[-1, 0, 0], [0, 1, 0]]], np.float32), f, axis=0)
     with pytest.raises(ValueError, match="positive determinant"):
         pipeline.step(stream, conditions, mirrored)
-    with pytest.raises(ValueError, match="every condition image a similarity, or none"):
+    with pytest.raises(ValueError, match="every condition image a map of the reference onto it, or none"):
         pipeline.step_group(stream, [(conditions[0], np.eye(2, 3, dtype=np.float32))] + list(conditions[1:]))
     with pytest.raises(ValueError, match="RefinerConfig.reference must be one of"):
-        dataclasses.replace(tiny(), refiner=RefinerConfig(width=4, reference="warped")).validate()
+        dataclasses.replace(tiny(), refiner=RefinerConfig(width=4, reference="bent")).validate()
     plain = RainPipeline.from_config(tiny(), precision="fp32")
-    with pytest.raises(ValueError, match="takes no similarities"):
+    with pytest.raises(ValueError, match="takes no maps"):
         plain.step(plain.new_stream(plain.encode_reference(conditions[0])), conditions,
                    np.repeat(np.eye(2, 3, dtype=np.float32)[None], f, axis=0))
 
@@ -115,7 +115,7 @@ def test_the_refiner_stage_trains_on_aligned_references_and_the_eval_streams_wit
     models, trained = load_models(model)
     assert trained.refiner.reference == "aligned"
     pipeline = RainPipeline(dataclasses.replace(models, refiner=None), trained, precision="fp32")
-    pairs = stream_pairs(pipeline, cfg, align=True)
+    pairs = stream_pairs(pipeline, cfg, "aligned")
     assert len(pairs["references"]) == len(pairs["frames"]) == 8 and np.array_equal(pairs["index"], np.arange(8))
     assert not np.array_equal(pairs["references"][0], pairs["references"][1])  # each frame its own
 
@@ -177,7 +177,7 @@ def test_a_live_face_session_hands_each_frame_its_similarity_on_a_real_photo():
     session.close()
 
     conditioner = Conditioner(condition)  # without a face reference there is no map
-    assert conditioner(photo).similarity is None
+    assert conditioner(photo).face_map is None
     conditioner.close()
 
 

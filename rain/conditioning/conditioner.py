@@ -19,7 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
-from rain.conditioning.align import align_body, face_similarity
+from rain.conditioning.align import align_body
 from rain.conditioning.calibrate import propose_params
 from rain.conditioning.config import ConditionConfig
 from rain.conditioning.crop import prepare_frame
@@ -28,6 +28,7 @@ from rain.conditioning.draw import draw_body, draw_face_contours, draw_face_dots
 from rain.conditioning.landmarks import Landmarks
 from rain.conditioning.retarget import resolve_params, retarget_face
 from rain.conditioning.smoothing import HoldFadeTracker, LandmarkSmoother
+from rain.conditioning.warp import face_map
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,13 @@ class ConditionResult:
     landmarks: Landmarks | None  # the landmarks drawn (smoothed / held / faded); None in style mode
     status: str  # "tracking", "holding", "fading", "neutral" (nobody seen yet or faded) or "style"
     detect_ms: float  # time spent in the detector for this frame
-    similarity: np.ndarray | None = None  # (2, 3) face mode with a `face_reference`: the reference -> this frame map
+    face_map: np.ndarray | None = None  # face mode with a `face_reference`: the reference -> this frame map, a
+    # similarity (2, 3) or a warp (G, G, 2) (`Conditioner.face_map_kind`)
 
     @property
     def pile_input(self) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """What `RainPipeline.render` takes for this frame: the image, paired with its similarity if it has one."""
-        return self.image if self.similarity is None else (self.image, self.similarity)
+        """What `RainPipeline.render` takes for this frame: the image, paired with its map if it has one."""
+        return self.image if self.face_map is None else (self.image, self.face_map)
 
 
 class Conditioner:
@@ -97,7 +99,8 @@ class Conditioner:
         self.retarget = retarget
         self.reference = reference  # the character's landmarks (body alignment)
         self.face_reference: Landmarks | None = None  # the character's face in its whole square (face mode: a
-        # `similarity` per frame, for a refiner that aligns the reference, rain/conditioning/align.py)
+        # map per frame, for a model that aligns the reference, rain/conditioning/align.py and warp.py)
+        self.face_map_kind = "similarity"  # the maps that model takes (`RainPipeline.face_map`)
         self.user_anchor: np.ndarray | None = None  # user's neck at calibration (body alignment)
         self.smoother = LandmarkSmoother(cfg.smoothing, cfg.hold_seconds, cfg.min_confidence)
         self.tracker = HoldFadeTracker(cfg.hold_seconds, cfg.fade_seconds, neutral)
@@ -132,11 +135,11 @@ class Conditioner:
         lm, status = self.tracker.update(smoothed, t)
         image = render_condition(self._draw_config(), lm, retarget=self.retarget,
                                  reference=self.reference, user_anchor=self.user_anchor)
-        similarity = None
+        moved = None
         if cfg.mode == "face" and self.face_reference is not None:
             drawn = Landmarks(face=drawn_face(cfg, lm, self.retarget), face_conf=lm.face_conf)
-            similarity = face_similarity(self.face_reference, drawn, cfg.resolution, cfg.min_confidence)
-        return ConditionResult(image, lm, status, detect_ms, similarity)
+            moved = face_map(self.face_map_kind, self.face_reference, drawn, cfg.resolution, cfg.min_confidence)
+        return ConditionResult(image, lm, status, detect_ms, moved)
 
     def _draw_config(self) -> ConditionConfig:
         """The config to draw with: alignment is switched off, with a warning once, while

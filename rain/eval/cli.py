@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "sequences": args.sequences, "frames": args.frames}
     if pipeline.aligns_reference:  # the frames' true landmarks (live: docs/refiner/align_live_eval.py)
         found = "the model's landmarker" if models.landmarker is not None else "the world's true landmarks"
-        result["refiner_reference"] = f"aligned: the reference's face by {found}, each frame's by its true landmarks"
+        result["refiner_reference"] = (f"{config.refiner.reference} ({pipeline.face_map}): the reference's face by "
+                                       f"{found}, each frame's by its true landmarks")
         result["unet_aligned_reference"] = config.unet.aligned_reference
     if args.mode == "style":
         result["condition_as_output"] = condition_baseline(make_world, args.sequences, args.frames)

@@ -12,8 +12,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from rain.conditioning.align import face_similarity
 from rain.conditioning.landmarks import Landmarks
+from rain.conditioning.warp import face_map
 from rain.eval.metrics import block_changes, motion_of_changes, psnr, summarize
 from rain.images import to_tensor, to_uint8
 from rain.models import RainModels, zero_temporal_outputs
@@ -49,7 +49,7 @@ def stream_sequence(pipeline: RainPipeline, world, seed: int) -> Iterator[tuple[
     pending: list[np.ndarray] = []
     reference = eval_reference_face(pipeline, world) if aligns else None
     for landmarks, condition, frame in world.frames():  # a refiner that aligns the reference: the frames' true faces
-        conditions.append((condition, face_similarity(reference, landmarks, size)) if aligns else condition)
+        conditions.append((condition, face_map(pipeline.face_map, reference, landmarks, size)) if aligns else condition)
         pending.append(frame)
         if len(conditions) == f:
             out = list(pipeline.step_group(stream, conditions))

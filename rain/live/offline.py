@@ -84,7 +84,7 @@ def probe_video(path: str | Path, limits: LiveConfig = LIVE) -> VideoInfo:
 
 def _conditions(path: Path, conditioner: Conditioner, info: VideoInfo, limits: LiveConfig,
                 latest: list[np.ndarray]) -> Iterator[np.ndarray | tuple[np.ndarray, np.ndarray]]:
-    """Condition images of the driving video's frames, paired with their reference -> frame similarity when the
+    """Condition images of the driving video's frames, paired with their reference -> frame map when the
     conditioner has a face reference (`RainPipeline.render`); `latest[0]` tracks the newest image for previews."""
     reader = imageio.get_reader(path, format="FFMPEG")
     count = 0

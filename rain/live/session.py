@@ -93,6 +93,7 @@ def align_conditioner(conditioner: Conditioner, pipeline: RainPipeline, referenc
     """Give `conditioner` the `reference` image's face, for a model that aligns the reference (face mode)."""
     if conditioner.config.mode == "face" and pipeline.aligns_reference:
         conditioner.face_reference = face_reference(pipeline, reference, None, conditioner.config).marks
+        conditioner.face_map_kind = pipeline.face_map
 
 
 class _Inline:
@@ -142,7 +143,7 @@ class LiveSession:
         self.strength: float | None = None  # img2img strength (latent-entry models); None: the model's default
         self.frames_per_group: int | None = None  # the pile's frames per UNet call; None: the model's
         self.num_groups: int | None = None  # the pile's groups (noise levels, LCM steps); None: the model's
-        self._pending: list[tuple[np.ndarray, np.ndarray | None, float]] = []  # (condition, similarity, camera
+        self._pending: list[tuple[np.ndarray, np.ndarray | None, float]] = []  # (condition, face map, camera
         # time) of the open group
         self._in_pile: deque[float] = deque()  # camera times of frames inside the pile, oldest first
         self._buffer: deque[tuple[np.ndarray, float]] = deque()  # (frame, camera time) waiting to show
@@ -171,6 +172,7 @@ class LiveSession:
         self.reference_face = face_reference(self.pipeline, image, self.reference_marks, self.conditioner.config,
                                              searched=True)
         self.conditioner.face_reference = self.reference_face.marks
+        self.conditioner.face_map_kind = self.pipeline.face_map
         if self.stream is None or self.failure is not None:  # first reference, or a restart after a failure
             self.failure = None
             self.stream = self._new_stream(reference)
@@ -266,16 +268,16 @@ class LiveSession:
 
         # 2. a full group goes through the pile (on the worker thread in overlap mode, while the next
         # frames are conditioned here); a finished call's clean group joins the buffer with its camera times
-        self._pending.append((result.image, result.similarity, now))
+        self._pending.append((result.image, result.face_map, now))
         self._collect(wait=False)
         if len(self._pending) == self.stream.frames_per_group:
             self._collect(wait=True)  # one call at a time: the pile's order is the stream's order
             conditions = np.stack([c for c, _, _ in self._pending])
-            maps = [s for _, s, _ in self._pending]  # each frame's reference -> frame map, for a refiner that aligns
-            similarities = np.stack(maps) if all(m is not None for m in maps) else None  # none: the identity
+            given = [m for _, m, _ in self._pending]  # each frame's reference -> frame map, for a model that aligns
+            maps = np.stack(given) if all(m is not None for m in given) else None  # none: the identity
             self._in_pile.extend(t_in for _, _, t_in in self._pending)
             self._pending.clear()
-            self._running = self._worker.submit(self.pipeline.step, self.stream, conditions, similarities)
+            self._running = self._worker.submit(self.pipeline.step, self.stream, conditions, maps)
             if not self.overlap:
                 self._collect(wait=True)
 

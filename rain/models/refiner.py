@@ -104,18 +104,32 @@ def deepened(trained: Refiner, levels: int) -> Refiner:
     return deeper
 
 
-def aligned(reference: torch.Tensor, similarities: torch.Tensor) -> torch.Tensor:
-    """The reference image (1, 3, H, W) moved onto each frame by its similarity (f, 2, 3), a map of pixel
-    coordinates from the reference to the frame (rain/conditioning/align.py `face_similarity`) -> (f, 3, H, W):
-    bilinear, the border pixels repeated beyond the image."""
-    f, (h, w) = similarities.shape[0], reference.shape[-2:]
+def aligned(reference: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """The reference image (1, 3, H, W) moved onto each frame by its map -> (f, 3, H, W): bilinear, the border pixels
+    repeated beyond the image. A map is a similarity (f, 2, 3) of pixel coordinates from the reference to the frame
+    (rain/conditioning/align.py `face_similarity`) or a warp (f, G, G, 2): the reference pixel each of G x G nodes
+    spanning the frame takes, filled in between bilinearly (rain/conditioning/warp.py `face_warp`)."""
+    f, (h, w) = maps.shape[0], reference.shape[-2:]
+    scale = torch.tensor([w - 1, h - 1], dtype=torch.float32, device=reference.device)
+    if maps.shape[1:] == (2, 3):
+        source = _similarity_sources(maps, h, w, reference.device)  # (f, H, W, 2) x, y in the reference
+    elif maps.ndim == 4 and maps.shape[-1] == 2:
+        source = F.interpolate(maps.float().permute(0, 3, 1, 2), size=(h, w), mode="bilinear",
+                               align_corners=True).permute(0, 2, 3, 1)
+    else:
+        raise ValueError(f"maps must be similarities (f, 2, 3) or warps (f, G, G, 2), got {tuple(maps.shape)}")
+    image = reference.expand(f, -1, -1, -1)
+    return F.grid_sample(image.float(), source / scale * 2 - 1, mode="bilinear", padding_mode="border",
+                         align_corners=True).to(image.dtype)
+
+
+def _similarity_sources(similarities: torch.Tensor, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """(f, H, W, 2): the reference pixel (x, y) each frame pixel takes under its similarity (f, 2, 3)."""
+    f = similarities.shape[0]
     full = torch.cat([similarities.double(), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64,
                                                           device=similarities.device).expand(f, 1, 3)], 1)
-    inverse = torch.linalg.inv(full)[:, :2].float()  # (f, 2, 3): frame pixel -> reference pixel
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=reference.device),
-                            torch.arange(w, dtype=torch.float32, device=reference.device), indexing="ij")
+    inverse = torch.linalg.inv(full)[:, :2].float().to(device)  # (f, 2, 3): frame pixel -> reference pixel
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device),
+                            torch.arange(w, dtype=torch.float32, device=device), indexing="ij")
     pixels = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, h * w, 3)  # (1, HW, 3)
-    source = (pixels @ inverse.transpose(1, 2)).reshape(f, h, w, 2)  # (f, H, W, 2) x, y in the reference
-    grid = source / torch.tensor([w - 1, h - 1], dtype=torch.float32, device=reference.device) * 2 - 1
-    image = reference.expand(f, -1, -1, -1)
-    return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True).to(image.dtype)
+    return (pixels @ inverse.transpose(1, 2)).reshape(f, h, w, 2)

@@ -52,8 +52,8 @@ class TrainConfig:
     crop: int = 0  # autoencoder, refiner: train on random square crops of this size (both are fully convolutional); 0 = whole frames
     refiner: int = 0  # refiner: grow a refiner of this width on a model without one (rain/models/refiner.py); 0 keeps (retrains) the model's
     refiner_levels: int = 0  # refiner: 1, 2 or 3 levels (rain/models/refiner.py) when growing one (0: 1); more than a model's refiner of 2+ levels has deepens it (the new levels start as the identity); 0 keeps (retrains) the model's
-    refiner_reference: str = ""  # refiner: "aligned" (face world) reads the reference moved onto each frame by its face landmarks' similarity, "as-is" as it is; "" keeps the model's (rain/config.py RefinerConfig.reference)
-    refiner_map_jitter: float = 0.0  # refiner, aligned: train on maps moved by random similarities of this size (px; rain/train/maps.py frame_references), as live maps err
+    refiner_reference: str = ""  # refiner: "aligned" (face world) reads the reference moved onto each frame by its face landmarks' similarity, "warped" by a thin-plate spline through them, "as-is" as it is; "" keeps the model's (rain/config.py RefinerConfig.reference)
+    refiner_map_jitter: float = 0.0  # refiner, aligned or warped: train on maps that err by this much (px; rain/train/maps.py frame_similarities, frame_warps), as live maps err
     refiner_clips: int = 96  # refiner: training worlds streamed through the frozen model for (emitted frame, truth) pairs
     refiner_frames: int = 24  # refiner: frames streamed per world
     landmarker: int = 0  # landmarker: width of a cartoon landmarker to grow for an aligned refiner (rain/models/landmarker.py); 0 keeps (trains on) the model's

@@ -22,6 +22,7 @@ import torch
 
 from rain.checkpoint import load_models, save_models
 from rain.conditioning.align import FACE_RIGID
+from rain.config import MOVED_REFERENCES
 from rain.images import to_tensor, to_uint8
 from rain.models.landmarker import FaceLandmarker
 from rain.train import loop
@@ -92,9 +93,9 @@ def held_out_error(landmarker: FaceLandmarker, size: int, worlds: int = HELD_OUT
 def train_landmarker(cfg: TrainConfig, init: Path, out: Path) -> Path:
     """Stage `landmarker` from the model folder `init` (a refiner that aligns the reference); exports `out/model`."""
     models, config = load_models(init)
-    if config.refiner.reference != "aligned":
+    if config.refiner.reference not in MOVED_REFERENCES:
         raise ValueError(f"{init}'s refiner does not align the reference: a landmarker would not be used "
-                         "(train one with --stage refiner --refiner-reference aligned first)")
+                         "(train one with --stage refiner --refiner-reference aligned or warped first)")
     if cfg.landmarker_images < cfg.batch_size:
         raise ValueError(f"--landmarker-images must be at least a batch ({cfg.batch_size}), got {cfg.landmarker_images}")
     have = config.refiner.landmarker

@@ -1,13 +1,16 @@
-"""The reference moved onto each frame of a face-world clip by the similarity of their true face landmarks, with the
-random error a live path's maps have: what an aligned refiner (rain/train/refine.py) and a UNet that reads the aligned
-reference (rain/train/data.py) train on."""
+"""The reference moved onto each frame of a face-world clip by the similarity of their true face landmarks (or warped by
+all of them), with the random error a live path's maps have: what an aligned or warped refiner (rain/train/refine.py)
+and a UNet that reads the aligned reference (rain/train/data.py) train on."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import torch
 
 from rain.conditioning.align import face_similarity
+from rain.conditioning.warp import face_warp
 from rain.images import to_tensor
 from rain.models.refiner import aligned
 from rain.worlds.body import Clip
@@ -24,6 +27,19 @@ def frame_similarities(clip: Clip, size: int, jitter: float = 0.0, rng: np.rando
         similarities = np.stack([_then(_then(m, clip_error), _random_similarity(rng, jitter / 2, size))
                                  for m in similarities])
     return similarities.astype(np.float32)
+
+
+def frame_warps(clip: Clip, size: int, jitter: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
+    """(t, G, G, 2) float32: the warp that moves the clip's reference face onto each frame's (`face_warp`, their true
+    landmarks). `jitter` (px) moves the reference's points once per clip, as the live path's reference face errs (the
+    model's landmarker, found once per stream; the frame's points are those its condition is drawn from): a random
+    similarity of `jitter` px (as `frame_similarities`'s per clip), then each point by N(0, `jitter`) px."""
+    reference = clip.reference_landmarks
+    if jitter:
+        error = _random_similarity(rng, jitter, size)
+        points = reference.face * size @ error[:, :2].T + error[:, 2] + rng.normal(0, jitter, reference.face.shape)
+        reference = dataclasses.replace(reference, face=(points / size).astype(np.float32))
+    return np.stack([face_warp(reference, lm, size) for lm in clip.landmarks]).astype(np.float32)
 
 
 def frame_references(clip: Clip, size: int, jitter: float = 0.0, rng: np.random.Generator | None = None) -> torch.Tensor:

@@ -21,38 +21,38 @@ import torch
 import torch.nn.functional as F
 
 from rain.checkpoint import load_models, save_models
-from rain.config import REFINER_REFERENCES
+from rain.config import MOVED_REFERENCES, REFINER_REFERENCES
 from rain.images import to_tensor, to_uint8
 from rain.models.refiner import Refiner, aligned, deepened
 from rain.pipeline import RainPipeline
 from rain.train import loop
 from rain.train.config import HELD_OUT_SEED_START, TrainConfig, kept_setting
 from rain.train.data import world_clip
-from rain.train.maps import frame_similarities
+from rain.train.maps import frame_similarities, frame_warps
 from rain.worlds.options import world_config
 
 logger = logging.getLogger(__name__)
 
 
-def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) -> dict[str, np.ndarray]:
+def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, reference: str = "as-is") -> dict[str, np.ndarray]:
     """Frames the model emits for `cfg.refiner_clips` training worlds, with their conditions and truths,
-    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3); with `align`,
-    one reference per frame (n, H, W, 3), moved onto it by `frame_similarities` (a UNet that aligns the reference
-    streams with the same maps).
+    (n, H, W, 3) uint8 each, and each frame's reference index into `references` (clips, H, W, 3); for a `reference`
+    that moves (`MOVED_REFERENCES`), one reference per frame (n, H, W, 3), moved onto it by `frame_similarities`
+    ("aligned") or `frame_warps` ("warped"). A UNet that aligns the reference streams with `frame_similarities`.
     The arrays are allocated once and filled, so the peak memory is what the pairs hold."""
     config = world_config(cfg.world, cfg.style_families, cfg.face_condition)
     rng = np.random.default_rng([cfg.seed, 7])
-    size, t = pipeline.config.resolution, cfg.refiner_frames
+    size, t, moved = pipeline.config.resolution, cfg.refiner_frames, reference in MOVED_REFERENCES
     frame = lambda n: np.empty((n, size, size, 3), np.uint8)  # noqa: E731
     n = cfg.refiner_clips * t
     pairs = {"frames": frame(n), "conditions": frame(n), "truths": frame(n),
-             "references": frame(n if align else cfg.refiner_clips),
-             "index": np.arange(n) if align else np.repeat(np.arange(cfg.refiner_clips), t)}
+             "references": frame(n if moved else cfg.refiner_clips),
+             "index": np.arange(n) if moved else np.repeat(np.arange(cfg.refiner_clips), t)}
     for i in range(cfg.refiner_clips):
         clip_rng = np.random.default_rng(int(rng.integers(0, HELD_OUT_SEED_START)))
         clip = world_clip(cfg.world, clip_rng, t, size, config)
         maps = None  # (t, 2, 3): each frame's reference map, for a refiner or UNet that aligns the reference
-        if align or pipeline.aligns_reference:
+        if reference == "aligned" or pipeline.aligns_reference:
             maps = frame_similarities(clip, size, cfg.refiner_map_jitter, clip_rng)
         inputs = list(zip(clip.conditions, maps)) if pipeline.aligns_reference else clip.conditions
         out = np.stack(list(pipeline.render(clip.reference, inputs, seed=i)))  # (t, H, W, 3)
@@ -62,7 +62,8 @@ def stream_pairs(pipeline: RainPipeline, cfg: TrainConfig, align: bool = False) 
             shown = to_uint8(pipeline.restyled(pipeline.encode_reference(clip.reference), to_tensor(clip.conditions)))
         rows = slice(i * t, (i + 1) * t)
         pairs["frames"][rows], pairs["conditions"][rows], pairs["truths"][rows] = out, shown, clip.frames
-        if align:
+        if moved:
+            maps = maps if reference == "aligned" else frame_warps(clip, size, cfg.refiner_map_jitter, clip_rng)
             pairs["references"][rows] = to_uint8(aligned(to_tensor(clip.reference)[None], torch.from_numpy(maps)))
         else:
             pairs["references"][i] = clip.reference
@@ -117,18 +118,18 @@ def train_refiner(cfg: TrainConfig, init: Path, out: Path) -> Path:
     reference = cfg.refiner_reference or config.refiner.reference
     if reference not in REFINER_REFERENCES:
         raise ValueError(f"--refiner-reference must be one of {REFINER_REFERENCES}, got {reference!r}")
-    if reference == "aligned" and cfg.world != "face":
-        raise ValueError("--refiner-reference aligned moves the reference by face landmarks: it needs --world face")
-    if cfg.refiner_map_jitter < 0 or (cfg.refiner_map_jitter and reference != "aligned"):
-        raise ValueError(f"--refiner-map-jitter (px, >= 0) moves an aligned reference's maps: it needs "
-                         f"--refiner-reference aligned, got {cfg.refiner_map_jitter} with {reference!r}")
+    if reference in MOVED_REFERENCES and cfg.world != "face":
+        raise ValueError(f"--refiner-reference {reference} moves the reference by face landmarks: it needs --world face")
+    if cfg.refiner_map_jitter < 0 or (cfg.refiner_map_jitter and reference not in MOVED_REFERENCES):
+        raise ValueError(f"--refiner-map-jitter (px, >= 0) moves an aligned or warped reference's maps: it needs "
+                         f"--refiner-reference aligned or warped, got {cfg.refiner_map_jitter} with {reference!r}")
 
     # 1. the model's own frames, before the refiner: a zero-start refiner changes nothing, a trained one is retrained
     # (deepened: its new levels start as the identity)
     torch.manual_seed(cfg.seed)
     fresh = deepened(models.refiner, levels) if deeper else Refiner(width, levels)
     pipeline = RainPipeline(dataclasses.replace(models, refiner=None), config)
-    pairs = stream_pairs(pipeline, cfg, align=reference == "aligned")
+    pairs = stream_pairs(pipeline, cfg, reference)
     if config.refiner.width and not deeper:
         fresh.load_state_dict(models.refiner.state_dict())
 

@@ -71,9 +71,9 @@ class HalfWeightsPipeline(RainPipeline):
             return super().encode_reference(image)
 
     def step(self, stream: StreamState, conditions: np.ndarray | None,
-             similarities: np.ndarray | None = None) -> np.ndarray:
+             maps: np.ndarray | None = None) -> np.ndarray:
         with torch.autocast(self.device.type, dtype=self.half_dtype):
-            return super().step(stream, conditions, similarities)
+            return super().step(stream, conditions, maps)
 
 
 def free_reference_models(pipeline: RainPipeline) -> int:
