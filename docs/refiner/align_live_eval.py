@@ -6,7 +6,9 @@ by the sliders. Here each held-out face world is streamed three times with the s
 the maps differing: the true ones (both faces the world's), the live ones (the reference's face as the live path
 finds it: the model's landmarker if it has one, else MediaPipe; MediaPipe on the world's human driving frame,
 retargeted with the identity's sliders; the identity where no face is found), and none (the identity). PSNR as the
-eval's (per sequence over all frames, then the mean).
+eval's (per sequence over all frames, then the mean). Maps of the kind the model takes (similarities, or warps for a
+"warped" refiner). The live maps come from other points than the condition images here (the world's): live, both
+come from the same retargeted MediaPipe points, so for a warp, which follows every point, this overstates the cost.
 
     PYTHONPATH=. python docs/refiner/align_live_eval.py MODEL [SEQUENCES] [FRAMES]
 """
@@ -17,11 +19,11 @@ import numpy as np
 
 from rain.checkpoint import load_models
 from rain.conditioning import ConditionConfig
-from rain.conditioning.align import face_similarity
 from rain.conditioning.crop import prepare_frame
 from rain.conditioning.detect_mediapipe import MediaPipeDetector
 from rain.conditioning.landmarks import Landmarks
 from rain.conditioning.retarget import retarget_face
+from rain.conditioning.warp import face_map, similarity_warp
 from rain.eval.metrics import psnr
 from rain.live.session import face_reference, reference_landmarks
 from rain.pipeline import RainPipeline
@@ -29,12 +31,18 @@ from rain.train.config import HELD_OUT_SEED_START
 from rain.worlds.face.world import FaceWorld
 
 
+def identity_map(pipeline: RainPipeline, size: int) -> np.ndarray:
+    """The map that leaves the reference where it is, of the kind the model takes."""
+    identity = np.eye(2, 3, dtype=np.float32)
+    return similarity_warp(identity, size) if pipeline.face_map == "warp" else identity
+
+
 def live_maps(pipeline: RainPipeline, world: FaceWorld, size: int, detector: MediaPipeDetector) -> np.ndarray:
     config = ConditionConfig(mode="face", resolution=size)
     marks = reference_landmarks(world.reference, config)
     # the model's landmarker if it has one, as live
     ref = face_reference(pipeline, world.reference, marks, config, searched=True).marks
-    identity = np.eye(2, 3, dtype=np.float32)
+    identity = identity_map(pipeline, size)
     if ref is None:
         return np.repeat(identity[None], world.num_frames, 0)
     maps = []
@@ -43,8 +51,8 @@ def live_maps(pipeline: RainPipeline, world: FaceWorld, size: int, detector: Med
         if lm is None or not lm.has_face():
             maps.append(identity)
             continue
-        maps.append(face_similarity(ref, Landmarks(face=retarget_face(lm.face, world.sliders), face_conf=lm.face_conf),
-                                    size))
+        maps.append(face_map(pipeline.face_map, ref,
+                             Landmarks(face=retarget_face(lm.face, world.sliders), face_conf=lm.face_conf), size))
     return np.stack(maps)
 
 
@@ -72,10 +80,10 @@ def main(model: str, sequences: int = 16, frames: int = 96) -> dict:
     try:
         for i in range(sequences):
             world = FaceWorld.from_seed(HELD_OUT_SEED_START + i, frames, size)
-            true = np.stack([face_similarity(world.reference_landmarks, world.landmarks(t), size)
+            true = np.stack([face_map(pipeline.face_map, world.reference_landmarks, world.landmarks(t), size)
                              for t in range(frames)])
             maps = {"true": true, "live": live_maps(pipeline, world, size, detector),
-                    "none": np.repeat(np.eye(2, 3, dtype=np.float32)[None], frames, 0)}
+                    "none": np.repeat(identity_map(pipeline, size)[None], frames, 0)}
             for name, m in maps.items():
                 rows[name].append(stream(pipeline, world, m, seed=i))
     finally:

@@ -7,7 +7,8 @@ variant on the same crops and scores it on the held-out frames (PSNR per sequenc
 docs/refiner/s25/refiner_inputs_probe.py did:
 - `sim`: the reference moved by the similarity of the rigid points (the shipped input; the control);
 - `tps`: moved by a thin-plate spline through the 68 points, pinned to that similarity on a ring around the face
-  (docs/warp/warp_probe.py `warped`, ring 2.2, smoothing 1000).
+  (`rain.conditioning.warp.face_warp`; session 29's recorded run, docs/warp/refiner_warp_probe_512_8000.json, used
+  this script's first version, the same spline on a 65-node grid and cv2.remap: git history).
 Training worlds move the reference by their true faces; held-out ones by the shipped landmarker's points on the
 reference and the frames' true faces, as `rain eval` does.
 
@@ -25,14 +26,13 @@ import torch.nn.functional as F
 
 from rain.checkpoint import load_models
 from rain.conditioning.align import face_similarity
+from rain.conditioning.warp import face_map
 from rain.eval.evaluate import eval_reference_face
 from rain.images import to_tensor, to_uint8
 from rain.models.refiner import aligned
 from rain.pipeline import RainPipeline
 from rain.worlds.face.world import FaceWorld, make_clip
 
-sys.path.insert(0, "docs/warp")
-from warp_probe import warped  # noqa: E402
 
 torch.manual_seed(0)
 N_TRAIN, T, N_EVAL, T_EVAL, STEPS = int(sys.argv[1]), 12, 16, 48, int(sys.argv[2])
@@ -42,9 +42,9 @@ size = config.resolution
 
 
 def moved(reference, ref_face, faces):
-    sims = [face_similarity(ref_face, lm, size) for lm in faces]
-    sim = to_uint8(aligned(to_tensor(reference)[None], torch.from_numpy(np.stack(sims))))
-    tps = np.stack([warped(reference, ref_face.face * size, lm.face * size, m, 2.2, 1000.0) for lm, m in zip(faces, sims)])
+    image = to_tensor(reference)[None]
+    sim, tps = (to_uint8(aligned(image, torch.from_numpy(np.stack([face_map(kind, ref_face, lm, size) for lm in faces]))))
+                for kind in ("similarity", "warp"))
     return sim, tps
 
 
