@@ -23,6 +23,20 @@ def random_images(rng, n, size):
     return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
+class RecordingSteps:
+    """Stands in for a pipeline: every `step` call's maps are recorded in `calls`, then the real pipeline steps."""
+
+    def __init__(self, pipeline, calls: list) -> None:
+        self.pipeline, self.calls = pipeline, calls
+
+    def __getattr__(self, name):
+        return getattr(self.pipeline, name)
+
+    def step(self, stream, conditions, maps=None):
+        self.calls.append(maps)
+        return self.pipeline.step(stream, conditions, maps)
+
+
 def record_unet(models, estimate):
     """Make the UNet of `models` answer estimate(x_t, timesteps) (a forward hook: an oracle, or any stand-in for a
     trained model); returns the list its inputs x_t are recorded in, call by call."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import random_images
+from conftest import RecordingSteps, random_images
 from rain.checkpoint import load_models, save_models
 from rain.conditioning import ConditionConfig
 from rain.conditioning.align import face_similarity
@@ -117,17 +117,9 @@ def test_a_live_face_session_hands_a_warped_refiner_a_warp_per_frame_on_a_real_p
     pipeline = warped_pipeline()
     calls = []
 
-    class Recording:
-        def __getattr__(self, name):
-            return getattr(pipeline, name)
-
-        def step(self, stream, conditions, maps=None):
-            calls.append(maps)
-            return pipeline.step(stream, conditions, maps)
-
     photo = data.astronaut()
     session = LiveSession(pipeline, ConditionConfig(mode="face", resolution=pipeline.config.resolution), overlap=False)
-    session.pipeline = Recording()
+    session.pipeline = RecordingSteps(pipeline, calls)
     session.set_reference(photo)
     assert session.conditioner.face_reference is not None and session.conditioner.face_map_kind == "warp"
     for i in range(8):

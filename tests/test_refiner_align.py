@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import random_images
+from conftest import RecordingSteps, random_images
 from rain.checkpoint import load_models, save_models
 from rain.conditioning import ConditionConfig, Conditioner
 from rain.conditioning.align import face_similarity, uncropped
@@ -153,18 +153,10 @@ def test_a_live_face_session_hands_each_frame_its_similarity_on_a_real_photo():
     pipeline = aligned_pipeline()
     calls = []
 
-    class Recording:
-        def __getattr__(self, name):
-            return getattr(pipeline, name)
-
-        def step(self, stream, conditions, similarities=None):
-            calls.append(similarities)
-            return pipeline.step(stream, conditions, similarities)
-
     photo = data.astronaut()
     condition = ConditionConfig(mode="face", resolution=pipeline.config.resolution, crop_ratio=0.6)
     session = LiveSession(pipeline, condition, overlap=False)
-    session.pipeline = Recording()
+    session.pipeline = RecordingSteps(pipeline, calls)
     session.set_reference(photo)
     assert session.conditioner.face_reference is not None
     for i in range(8):

@@ -52,10 +52,7 @@ def spline_at(points: np.ndarray, dst: np.ndarray, weights: np.ndarray, affine: 
 
 def similarity_warp(similarity: np.ndarray, size: int) -> np.ndarray:
     """The warp that moves the reference by one similarity (2, 3) (reference -> frame pixels)."""
-    full = np.concatenate([similarity.astype(np.float64), [[0.0, 0.0, 1.0]]])
-    inverse = np.linalg.inv(full)[:2]
-    nodes = _nodes(size)
-    return (nodes @ inverse[:, :2].T + inverse[:, 2]).reshape(WARP_NODES, WARP_NODES, 2).astype(np.float32)
+    return _backward(similarity, _nodes(size)).reshape(WARP_NODES, WARP_NODES, 2).astype(np.float32)
 
 
 def face_warp(reference: Landmarks, frame: Landmarks, size: int,
@@ -74,8 +71,7 @@ def face_warp(reference: Landmarks, frame: Landmarks, size: int,
     angles = np.linspace(0, 2 * np.pi, WARP_RING_POINTS, endpoint=False)
     pins = np.concatenate([centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1),
                            np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)])
-    inverse = np.linalg.inv(np.concatenate([similarity.astype(np.float64), [[0.0, 0.0, 1.0]]]))[:2]
-    dst, src = np.concatenate([dst, pins]), np.concatenate([src, pins @ inverse[:, :2].T + inverse[:, 2]])
+    dst, src = np.concatenate([dst, pins]), np.concatenate([src, _backward(similarity, pins)])
     weights, affine = spline(dst, src)
     return spline_at(_nodes(size), dst, weights, affine).reshape(WARP_NODES, WARP_NODES, 2).astype(np.float32)
 
@@ -86,6 +82,12 @@ def face_map(kind: str, reference: Landmarks, frame: Landmarks, size: int,
     if kind not in FACE_MAPS:
         raise ValueError(f"a face map is one of {FACE_MAPS}, got {kind!r}")
     return (face_warp if kind == "warp" else face_similarity)(reference, frame, size, min_conf)
+
+
+def _backward(similarity: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The reference pixels (n, 2) a similarity (2, 3; reference -> frame) takes frame pixels (n, 2) from."""
+    inverse = np.linalg.inv(np.concatenate([similarity.astype(np.float64), [[0.0, 0.0, 1.0]]]))[:2]
+    return points @ inverse[:, :2].T + inverse[:, 2]
 
 
 def _nodes(size: int) -> np.ndarray:
