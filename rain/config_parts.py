@@ -57,13 +57,17 @@ class PresetConfig:
     detail: int = 0
     memory: int = 0  # regions (skin, sky...) whose mean colour the MLP sees, picked by a conv net (MemoryColours); 0: none
     grade: int = 0  # channels of a grade reader whose parametric grade is the preset's base (grade_reader.py); 0: none
+    # channels of a blur reader at full resolution whose sigma is the blur control (blur_reader.py; needs max_blur); 0: none
+    blur_reader: int = 0
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field (what it needs of the pile: `ModelConfig.validate`)."""
-        for name in ("width", "detail", "memory", "grade"):
+        for name in ("width", "detail", "memory", "grade", "blur_reader"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")
         if not 0 <= self.max_blur <= 8:
             raise ValueError(f"PresetConfig.max_blur must be 0 (a fixed blur mixed in) or a sigma up to 8 px, got "
                              f"{self.max_blur!r}")
+        if self.blur_reader and not self.max_blur:
+            raise ValueError("PresetConfig.blur_reader reads a blur sigma: it needs max_blur > 0 (--preset-blur)")

@@ -17,7 +17,8 @@ bin's share of the pixels, and its colours at ``knots`` grey-level quantiles), w
 its grey level at full resolution, with ``memory`` the mean colours of regions a conv net picks out, into an MLP
 that outputs the controls. The gradient map starts from a learned
 mix of the exemplar's colours by HSV value, the MLP adds a residual; the grade starts at identity (or, with
-``grade``, at what a separately trained grade reader reads: rain/models/grade_reader.py), and the mix starts at
+``grade``, at what a separately trained grade reader reads: rain/models/grade_reader.py; with ``blur_reader`` the
+blur starts at what a blur reader reads: rain/models/blur_reader.py), and the mix starts at
 2 % gradient map (near the camera frame).
 
 The preset depends on the reference only, so it adds no frame-to-frame change of its own: its output
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rain.config import PresetConfig
+from rain.models.blur_reader import BlurReader
 from rain.models.grade_reader import GradeReader, grade_controls
 
 GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights (OpenCV's RGB2GRAY)
@@ -231,6 +233,7 @@ class StylePreset(nn.Module):
         self.detail = DetailReader(cfg.detail, cfg.hidden) if cfg.detail else None
         self.memory = MemoryColours(cfg.memory, w, cfg.hidden) if cfg.memory else None
         self.grade = GradeReader(cfg.grade) if cfg.grade else None
+        self.blur_reader = BlurReader(cfg.blur_reader) if cfg.blur_reader else None
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -270,6 +273,8 @@ class StylePreset(nn.Module):
             hue, log_saturation, curves = grade_controls(self.grade(x), k)
             offset[:, 3 * k: 6 * k] = (curves - base).flatten(1)
             offset[:, 6 * k + 1], offset[:, 6 * k + 2] = hue, log_saturation
+        if self.blur_reader is not None:  # the blur reader's sigma (at full resolution) is the base of the blur
+            offset[:, 6 * k + 4] = self.blur_reader(exemplar.float())
         return raw + offset
 
     def controls(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
