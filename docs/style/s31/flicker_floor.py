@@ -18,7 +18,6 @@ def palette_float(img, p):
     gray = cv2.cvtColor(cv2.GaussianBlur(img.astype(np.float32), (0, 0), p["blur"]), cv2.COLOR_RGB2GRAY)
     if p["equalize"]:  # the frame's own CDF, read off its rounded grey levels, applied to the float ones
         g8 = np.clip(np.round(gray), 0, 255).astype(np.uint8)
-        lut = cv2.equalizeHist(np.arange(256, dtype=np.uint8).reshape(16, 16)) * 0  # shape only
         hist = np.bincount(g8.ravel(), minlength=256).astype(np.float64)
         cdf = np.cumsum(hist)
         cmin = cdf[cdf > 0][0]
