@@ -2,6 +2,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may reach a hub
 
@@ -48,3 +49,14 @@ def record_unet(models, estimate):
 
     models.unet.register_forward_hook(hook)
     return inputs
+
+
+def fitted_losses(step, preset, reader, batch, steps: int, lr: float = 3e-3) -> tuple[float, float]:
+    """A preset reader's training `step` loss on one `batch` before and after `steps` Adam steps on `reader` alone."""
+    optimiser = torch.optim.Adam(reader.parameters(), lr=lr)
+    first = float(step(preset, batch, None)["loss"])
+    for _ in range(steps):
+        optimiser.zero_grad()
+        step(preset, batch, None)["loss"].backward()
+        optimiser.step()
+    return first, float(step(preset, batch, None)["loss"])
