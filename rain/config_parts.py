@@ -59,10 +59,13 @@ class PresetConfig:
     grade: int = 0  # channels of a grade reader whose parametric grade is the preset's base (grade_reader.py); 0: none
     # channels of a blur reader at full resolution whose sigma is the blur control (blur_reader.py; needs max_blur); 0: none
     blur_reader: int = 0
+    # channels of a mix reader at full resolution whose logit is the mix of gradient map and grade (mix_reader.py);
+    # 0: none
+    mix_reader: int = 0
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field (what it needs of the pile: `ModelConfig.validate`)."""
-        for name in ("width", "detail", "memory", "grade", "blur_reader"):
+        for name in ("width", "detail", "memory", "grade", "blur_reader", "mix_reader"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"PresetConfig.{name} must be 0 (none) or a positive number, got {value!r}")

@@ -36,6 +36,7 @@ from torch import nn
 
 from rain.config import PresetConfig
 from rain.models.blur_reader import BlurReader
+from rain.models.mix_reader import MixReader
 from rain.models.grade_reader import GradeReader, grade_controls
 
 GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights (OpenCV's RGB2GRAY)
@@ -234,6 +235,7 @@ class StylePreset(nn.Module):
         self.memory = MemoryColours(cfg.memory, w, cfg.hidden) if cfg.memory else None
         self.grade = GradeReader(cfg.grade) if cfg.grade else None
         self.blur_reader = BlurReader(cfg.blur_reader) if cfg.blur_reader else None
+        self.mix_reader = MixReader(cfg.mix_reader) if cfg.mix_reader else None
         self.ramp_mix = nn.Parameter(-4 * (i[:, None] - i[None]) ** 2)  # (k knots, k value bins) softmax logits
 
     @property
@@ -275,6 +277,8 @@ class StylePreset(nn.Module):
             offset[:, 6 * k + 1], offset[:, 6 * k + 2] = hue, log_saturation
         if self.blur_reader is not None:  # the blur reader's sigma (at full resolution) is the base of the blur
             offset[:, 6 * k + 4] = self.blur_reader(exemplar.float())
+        if self.mix_reader is not None:  # the mix reader's logit is the base of the mix (`controls` shifts it by 4)
+            offset[:, 6 * k + 5] = self.mix_reader(exemplar.float()) + 4
         return raw + offset
 
     def controls(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:

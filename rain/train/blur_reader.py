@@ -26,7 +26,7 @@ class BlurredExemplars(StyledExemplars):
     """Endless {"reference": (3, S, S) content in a palette, in [0, 1], "params": (1,) its blur in px}."""
 
     def __init__(self, size: int, seed: int) -> None:
-        super().__init__(size, seed, "palette", blur_sigma)
+        super().__init__(size, seed, ("palette",), blur_sigma)
 
 
 def blur_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> dict:
@@ -43,8 +43,8 @@ def blur_handed_over(preset: StylePreset) -> StylePreset:
     return preset
 
 
-BLUR_READER = Reader(field="blur_reader", flag="--blur-reader", family="palette", target=blur_sigma, step=blur_step,
-                     hand_over=blur_handed_over)
+BLUR_READER = Reader(field="blur_reader", flag="--blur-reader", families=("palette",), target=blur_sigma,
+                     step=blur_step, hand_over=blur_handed_over)
 
 
 def train_blur_reader(cfg: TrainConfig, init: Path, out: Path) -> Path:

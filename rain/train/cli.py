@@ -13,6 +13,7 @@ from rain.train.blur_reader import train_blur_reader
 from rain.train.config import TrainConfig
 from rain.train.grade_reader import train_grade_reader
 from rain.train.landmarks import train_landmarker
+from rain.train.mix_reader import train_mix_reader
 from rain.train.preset import train_preset
 from rain.train.refine import train_refiner
 from rain.train.stages import train_autoencoder, train_distill, train_rain
@@ -22,7 +23,7 @@ RECIPE = (("autoencoder", "ae"), ("image", "image"), ("pile", "pile"))  # stage,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rain train", description=__doc__)
-    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader", "blur-reader", "all"], required=True)
+    parser.add_argument("--stage", choices=["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader", "blur-reader", "mix-reader", "all"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if it holds a state)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="architecture (autoencoder/all)")
     parser.add_argument("--init", type=Path, help="model folder to start from (image/pile stages)")
@@ -50,12 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"model: {train_distill(_config(args, 'distill', steps[0]), args.init, args.out)}")
         return 0
     optional = {  # after the pile: a full-resolution refiner, and a cartoon landmarker for one that aligns the
-        # reference; for an img2img (style) model: a colour preset read off the reference, its grade and blur readers
+        # reference; for an img2img (style) model: a colour preset read off the reference, its grade, blur and mix readers
         "refiner": (train_refiner, "a trained model folder"),
         "landmarker": (train_landmarker, "a model folder whose refiner aligns the reference"),
         "preset": (train_preset, "an img2img model folder"),
         "grade-reader": (train_grade_reader, "a model folder with a style preset"),
-        "blur-reader": (train_blur_reader, "a model folder with a style preset that reads a blur")}
+        "blur-reader": (train_blur_reader, "a model folder with a style preset that reads a blur"),
+        "mix-reader": (train_mix_reader, "a model folder with a style preset")}
     if args.stage in optional:
         train, what = optional[args.stage]
         if args.init is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader", "blur-reader"]
+Stage = Literal["autoencoder", "image", "pile", "distill", "refiner", "landmarker", "preset", "grade-reader",
+                "blur-reader", "mix-reader"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class TrainConfig:
     preset_memory: int = 0  # preset: grow a reader of the mean colours of this many regions of the exemplar (PresetConfig.memory; it starts as a no-op); 0 keeps the model's
     grade_reader: int = 0  # grade-reader stage: channels of the grade reader to train (PresetConfig.grade); 0 keeps the model's
     blur_reader: int = 0  # blur-reader stage: channels of the blur reader to train (PresetConfig.blur_reader); 0 keeps the model's
+    mix_reader: int = 0  # mix-reader stage: channels of the mix reader to train (PresetConfig.mix_reader); 0 keeps the model's
     preset_blur: float = 0.0  # preset: blur the grey level by a sigma read off the exemplar, up to this many px (PresetConfig.max_blur); 0 keeps the model's
     seed: int = 0  # seeds model init, data order and noise
     save_every: int = 250  # steps between resumable checkpoints

@@ -31,7 +31,7 @@ class GradedExemplars(StyledExemplars):
     """Endless {"reference": (3, S, S) graded content in [0, 1], "params": (6,)} from training seeds."""
 
     def __init__(self, size: int, seed: int) -> None:
-        super().__init__(size, seed, "grade", grade_parameters)
+        super().__init__(size, seed, ("grade",), grade_parameters)
 
 
 def grade_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> dict:
@@ -50,8 +50,8 @@ def handed_over(preset: StylePreset) -> StylePreset:
     return preset
 
 
-GRADE_READER = Reader(field="grade", flag="--grade-reader", family="grade", target=grade_parameters, step=grade_step,
-                      hand_over=handed_over)
+GRADE_READER = Reader(field="grade", flag="--grade-reader", families=("grade",), target=grade_parameters,
+                      step=grade_step, hand_over=handed_over)
 
 
 def train_grade_reader(cfg: TrainConfig, init: Path, out: Path) -> Path:

@@ -104,24 +104,27 @@ def preset_step(preset: torch.nn.Module, batch: dict, generator: torch.Generator
 
 
 def regrown(preset: StylePreset, config: PresetConfig) -> StylePreset:
-    """`preset` with the config `config` (only `max_blur`, `detail`, `memory`, `grade` and `blur_reader` may differ):
-    the same weights, plus zero-initialised inputs for a read blur's sharpness, a detail reader or memory colours that
-    are new (a new grade or blur reader is random: its own stage trains it, rain/train/reader_stage.py)."""
+    """`preset` with the config `config` (only `max_blur`, `detail`, `memory` and the readers `grade`, `blur_reader`
+    and `mix_reader` may differ): the same weights, plus zero-initialised inputs for a read blur's sharpness, a detail
+    reader or memory colours that are new (a new grade, blur or mix reader is random: its own stage trains it,
+    rain/train/reader_stage.py)."""
     if config == preset.config:
         return preset
     own = preset.config
     if dataclasses.replace(config, max_blur=own.max_blur, detail=own.detail, memory=own.memory, grade=own.grade,
-                           blur_reader=own.blur_reader) != own:
+                           blur_reader=own.blur_reader, mix_reader=own.mix_reader) != own:
         raise ValueError(f"a retrained preset keeps its shape ({own}); only its blur, detail reader, memory colours, "
-                         f"grade reader and blur reader can change, got {config}")
+                         f"grade, blur and mix readers can change, got {config}")
     for name, what in (("detail", "a detail reader of {} channels"), ("memory", "{} memory colours"),
-                       ("grade", "a grade reader of {} channels"), ("blur_reader", "a blur reader of {} channels")):
+                       ("grade", "a grade reader of {} channels"), ("blur_reader", "a blur reader of {} channels"),
+                       ("mix_reader", "a mix reader of {} channels")):
         if getattr(own, name) and getattr(config, name) != getattr(own, name):
             raise ValueError(f"the preset has {what.format(getattr(own, name))}; it cannot change to "
                              f"{getattr(config, name)}")
     new = StylePreset(config)
     missing, unexpected = new.load_state_dict(preset.state_dict(), strict=False)
-    if unexpected or any(not k.startswith(("sharpness.", "detail.", "memory.", "grade.", "blur_reader.")) for k in missing):
+    grown = ("sharpness.", "detail.", "memory.", "grade.", "blur_reader.", "mix_reader.")
+    if unexpected or any(not k.startswith(grown) for k in missing):
         raise ValueError(f"cannot regrow the preset: missing {missing}, unexpected {unexpected}")
     return new
 

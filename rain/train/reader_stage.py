@@ -1,12 +1,13 @@
-"""One of the style preset's readers trained alone on fresh styled exemplars (stages `grade-reader`, `blur-reader`).
+"""One of the style preset's readers trained alone on fresh styled exemplars (stages `grade-reader`, `blur-reader`,
+`mix-reader`).
 
 A reader reads one part of a style off the exemplar (a grade's parameters, a palette's blur). The preset stage sees 8
 world samples a step; a reader trained alone sees a fresh exemplar in a fresh style for every sample, far more
 styles than the preset stage can show it.
 
 1. The model's preset with the reader (a new one is random), and endless exemplars: a content frame of the style
-   world's sources (training seeds), mirrored or not, in a random style of the reader's family; the style's own
-   parameters are the target.
+   world's sources (training seeds), mirrored or not, in a random style of the reader's families; what the reader
+   should read of that style is the target.
 2. Train only the reader, on its own loss.
 3. Export the model folder. The MLP's own outputs for what the reader reads are zeroed (`hand_over`), so those
    controls start as the reader's; a later preset stage can train the rest on top.
@@ -37,13 +38,14 @@ logger = logging.getLogger(__name__)
 
 
 class StyledExemplars(torch.utils.data.IterableDataset):
-    """Endless {"reference": (3, S, S) content in a fresh style of `family`, in [0, 1], "params": target(style)} from
-    training seeds."""
+    """Endless {"reference": (3, S, S) content in a fresh style of one of `families`, in [0, 1], "params":
+    target(style)} from training seeds."""
 
-    def __init__(self, size: int, seed: int, family: str, target: Callable[[Style], torch.Tensor]) -> None:
+    def __init__(self, size: int, seed: int, families: tuple[str, ...],
+                 target: Callable[[Style], torch.Tensor]) -> None:
         super().__init__()
         self.size, self.seed, self.config = size, seed, StyleWorldConfig(size=size)
-        self.family, self.target = family, target
+        self.families, self.target = families, target
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
@@ -53,7 +55,7 @@ class StyledExemplars(torch.utils.data.IterableDataset):
 
     def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         content = sample_source(rng, 1, self.size, self.config).frame(0)
-        style = sample_style(rng, (self.family,))
+        style = sample_style(rng, self.families)
         image = apply_style(content if rng.random() < 0.5 else content[:, ::-1].copy(), style)
         return {"reference": to_tensor(image), "params": self.target(style)}
 
@@ -64,7 +66,7 @@ class Reader:
 
     field: str  # the PresetConfig field of its width, also the preset's attribute that holds it
     flag: str  # the command-line flag that grows one
-    family: str  # the style family its exemplars are drawn in
+    families: tuple[str, ...]  # the style families its exemplars are drawn in
     target: Callable[[Style], torch.Tensor]  # a style -> what the reader should read
     step: Callable[[StylePreset, dict, torch.Generator], dict]  # (preset, batch, generator) -> {"loss": ...}
     hand_over: Callable[[StylePreset], StylePreset]  # zero the MLP's outputs the reader now provides
@@ -86,7 +88,7 @@ def train_reader(reader: Reader, width: int, cfg: TrainConfig, init: Path, out: 
     # 1. the model's preset with a fresh reader (or its own); exemplars from training seeds
     torch.manual_seed(cfg.seed)
     preset = regrown(models.preset, preset_config)
-    data = StyledExemplars(config.resolution, cfg.seed, reader.family, reader.target)
+    data = StyledExemplars(config.resolution, cfg.seed, reader.families, reader.target)
     loader = torch.utils.data.DataLoader(data, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
 
     # 2. the reader alone
