@@ -60,3 +60,16 @@ def fitted_losses(step, preset, reader, batch, steps: int, lr: float = 3e-3) -> 
         step(preset, batch, None)["loss"].backward()
         optimiser.step()
     return first, float(step(preset, batch, None)["loss"])
+
+
+def reader_stage_run(tmp_path, config, train, stage: str, **widths):
+    """A random model of `config` saved to tmp_path/init and a two-step reader `stage` (`train`) run on it into
+    tmp_path/run: (the stage's TrainConfig, the models before, (models, config) exported)."""
+    from rain.checkpoint import load_models, save_models
+    from rain.models import build_models
+    from rain.train.config import TrainConfig
+
+    save_models(build_models(config, seed=0), config, tmp_path / "init")
+    cfg = TrainConfig(stage=stage, world="style", steps=2, batch_size=2, save_every=2, log_every=1,
+                      mixed_precision="no", **widths)
+    return cfg, load_models(tmp_path / "init")[0], load_models(train(cfg, tmp_path / "init", tmp_path / "run"))

@@ -6,16 +6,13 @@ import math
 import pytest
 import torch
 
-from conftest import fitted_losses
+from conftest import fitted_losses, reader_stage_run
 from test_style_preset import photo, preset_config, psnr
-from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig
 from rain.images import to_tensor
-from rain.models import build_models
 from rain.models.blur_reader import BlurReader
 from rain.models.style_preset import StylePreset
 from rain.train.blur_reader import BlurredExemplars, blur_handed_over, blur_sigma, blur_step, train_blur_reader
-from rain.train.config import TrainConfig
 from rain.worlds.style_filters import Style, palette
 
 PALETTE = ((20, 10, 60), (90, 40, 120), (200, 120, 90), (250, 230, 180))
@@ -69,11 +66,7 @@ def test_the_blur_reader_learns_a_batch_of_blurs():
 def test_the_blur_reader_stage_exports_the_reader_and_hands_the_blur_over(tmp_path):
     config = preset_config()
     config = dataclasses.replace(config, preset=dataclasses.replace(config.preset, max_blur=3.0))
-    save_models(build_models(config, seed=0), config, tmp_path / "init")
-    cfg = TrainConfig(stage="blur-reader", world="style", steps=2, batch_size=2, save_every=2, log_every=1,
-                      mixed_precision="no", blur_reader=4)
-    models, trained = load_models(tmp_path / "init")[0], load_models(train_blur_reader(cfg, tmp_path / "init",
-                                                                                     tmp_path / "run"))
+    cfg, models, trained = reader_stage_run(tmp_path, config, train_blur_reader, "blur-reader", blur_reader=4)
     preset, k = trained[0].preset, config.preset.knots
     assert trained[1].preset.blur_reader == 4 and isinstance(preset.blur_reader, BlurReader)
     assert preset.mlp[-1].weight[6 * k + 4].abs().sum() == 0 and preset.mlp[-1].bias[6 * k + 4] == 0

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import fitted_losses
+from conftest import fitted_losses, reader_stage_run
 from test_style_preset import photo, preset_config, psnr
-from rain.checkpoint import load_models, save_models
+from rain.checkpoint import save_models
 from rain.config import PresetConfig
 from rain.images import to_tensor
 from rain.models import build_models
 from rain.models.grade_reader import GRADE_SCALES, GradeReader, grade_controls
 from rain.models.style_preset import StylePreset
-from rain.train.config import TrainConfig
 from rain.train.grade_reader import GradedExemplars, grade_parameters, grade_step, handed_over, train_grade_reader
 from rain.worlds.style_filters import Style, grade
 
@@ -70,11 +69,7 @@ def test_the_grade_reader_learns_a_batch_of_grades():
 
 def test_the_grade_reader_stage_exports_the_reader_and_hands_the_grade_over(tmp_path):
     config = preset_config()
-    save_models(build_models(config, seed=0), config, tmp_path / "init")
-    cfg = TrainConfig(stage="grade-reader", world="style", steps=2, batch_size=2, save_every=2, log_every=1,
-                      mixed_precision="no", grade_reader=4)
-    models, trained = load_models(tmp_path / "init")[0], load_models(train_grade_reader(cfg, tmp_path / "init",
-                                                                                      tmp_path / "run"))
+    cfg, models, trained = reader_stage_run(tmp_path, config, train_grade_reader, "grade-reader", grade_reader=4)
     preset, k = trained[0].preset, config.preset.knots
     assert trained[1].preset.grade == 4 and isinstance(preset.grade, GradeReader)
     assert preset.mlp[-1].weight[3 * k: 6 * k].abs().sum() == 0 and preset.mlp[-1].bias[6 * k + 1: 6 * k + 3].abs().sum() == 0

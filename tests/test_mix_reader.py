@@ -5,15 +5,12 @@ import dataclasses
 import pytest
 import torch
 
-from conftest import fitted_losses
+from conftest import fitted_losses, reader_stage_run
 from test_style_preset import photo, preset_config
-from rain.checkpoint import load_models, save_models
 from rain.config import PresetConfig
 from rain.images import to_tensor
-from rain.models import build_models
 from rain.models.mix_reader import MixReader
 from rain.models.style_preset import StylePreset
-from rain.train.config import TrainConfig
 from rain.train.mix_reader import MIX_READER, mix_handed_over, mix_step, mix_target, train_mix_reader
 from rain.train.reader_stage import StyledExemplars
 from rain.worlds.style_filters import Style
@@ -56,11 +53,7 @@ def test_the_mix_reader_learns_a_batch_of_families():
 
 def test_the_mix_reader_stage_exports_the_reader_and_hands_the_mix_over(tmp_path):
     config = preset_config()
-    save_models(build_models(config, seed=0), config, tmp_path / "init")
-    cfg = TrainConfig(stage="mix-reader", world="style", steps=2, batch_size=2, save_every=2, log_every=1,
-                      mixed_precision="no", mix_reader=4)
-    models, trained = load_models(tmp_path / "init")[0], load_models(train_mix_reader(cfg, tmp_path / "init",
-                                                                                    tmp_path / "run"))
+    cfg, models, trained = reader_stage_run(tmp_path, config, train_mix_reader, "mix-reader", mix_reader=4)
     preset, k = trained[0].preset, config.preset.knots
     assert trained[1].preset.mix_reader == 4 and isinstance(preset.mix_reader, MixReader)
     assert preset.mlp[-1].weight[6 * k + 5].abs().sum() == 0 and preset.mlp[-1].bias[6 * k + 5] == 0

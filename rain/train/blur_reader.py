@@ -11,7 +11,7 @@ import torch
 
 from rain.models.style_preset import StylePreset
 from rain.train.config import TrainConfig
-from rain.train.reader_stage import Reader, StyledExemplars, train_reader
+from rain.train.reader_stage import Reader, StyledExemplars, train_reader, without_mlp_rows
 from rain.worlds.style_filters import Style
 
 
@@ -36,11 +36,7 @@ def blur_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> d
 
 def blur_handed_over(preset: StylePreset) -> StylePreset:
     """Zero the MLP's own blur output: the preset's blur becomes the reader's."""
-    row = 6 * preset.config.knots + 4
-    with torch.no_grad():
-        preset.mlp[-1].weight[row] = 0
-        preset.mlp[-1].bias[row] = 0
-    return preset
+    return without_mlp_rows(preset, 6 * preset.config.knots + 4)
 
 
 BLUR_READER = Reader(field="blur_reader", flag="--blur-reader", families=("palette",), target=blur_sigma,

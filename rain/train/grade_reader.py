@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from rain.models.grade_reader import GRADE_SCALES
 from rain.models.style_preset import StylePreset
 from rain.train.config import TrainConfig
-from rain.train.reader_stage import Reader, StyledExemplars, train_reader
+from rain.train.reader_stage import Reader, StyledExemplars, train_reader, without_mlp_rows
 from rain.worlds.style_filters import Style
 
 
@@ -42,12 +42,7 @@ def grade_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> 
 def handed_over(preset: StylePreset) -> StylePreset:
     """Zero the MLP's own hue, saturation and tone-curve outputs: the preset's grade becomes the reader's."""
     k = preset.config.knots
-    last = preset.mlp[-1]
-    with torch.no_grad():
-        for rows in (slice(3 * k, 6 * k), slice(6 * k + 1, 6 * k + 3)):
-            last.weight[rows] = 0
-            last.bias[rows] = 0
-    return preset
+    return without_mlp_rows(preset, slice(3 * k, 6 * k), slice(6 * k + 1, 6 * k + 3))
 
 
 GRADE_READER = Reader(field="grade", flag="--grade-reader", families=("grade",), target=grade_parameters,

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from rain.models.style_preset import StylePreset
 from rain.train.config import TrainConfig
-from rain.train.reader_stage import Reader, train_reader
+from rain.train.reader_stage import Reader, train_reader, without_mlp_rows
 from rain.worlds.style_filters import Style
 
 MIXED_FAMILIES = {"palette": 1.0, "grade": 0.0}  # the families the preset mixes, and the mix that renders each
@@ -33,11 +33,7 @@ def mix_step(preset: StylePreset, batch: dict, generator: torch.Generator) -> di
 
 def mix_handed_over(preset: StylePreset) -> StylePreset:
     """Zero the MLP's own mix output: the preset's mix becomes the reader's."""
-    row = 6 * preset.config.knots + 5
-    with torch.no_grad():
-        preset.mlp[-1].weight[row] = 0
-        preset.mlp[-1].bias[row] = 0
-    return preset
+    return without_mlp_rows(preset, 6 * preset.config.knots + 5)
 
 
 MIX_READER = Reader(field="mix_reader", flag="--mix-reader", families=tuple(MIXED_FAMILIES), target=mix_target,

@@ -60,6 +60,16 @@ class StyledExemplars(torch.utils.data.IterableDataset):
         return {"reference": to_tensor(image), "params": self.target(style)}
 
 
+def without_mlp_rows(preset: StylePreset, *rows: int | slice) -> StylePreset:
+    """Zero the preset MLP's outputs at `rows` (in place; returns the preset): the controls a reader now provides."""
+    last = preset.mlp[-1]
+    with torch.no_grad():
+        for r in rows:
+            last.weight[r] = 0
+            last.bias[r] = 0
+    return preset
+
+
 @dataclass(frozen=True)
 class Reader:
     """What a reader stage needs to know about its reader."""
