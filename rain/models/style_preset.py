@@ -36,8 +36,8 @@ from torch import nn
 
 from rain.config import PresetConfig
 from rain.models.blur_reader import BlurReader
-from rain.models.mix_reader import MixReader
 from rain.models.grade_reader import GradeReader, grade_controls
+from rain.models.mix_reader import MixReader
 
 GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights (OpenCV's RGB2GRAY)
 
