@@ -46,6 +46,7 @@ class TrainConfig:
     aligned_jitter: float = 0.0  # image/pile, a UNet that reads the aligned reference: train on maps moved by random similarities of this size (px; rain/train/maps.py), as live maps err
     train_only: str = ""  # image/pile: comma-separated UNet parts to train, the rest frozen (TRAINABLE_PARTS: e.g. "aligned,skip,shift" to fit grown parts to a trained model without moving it); "" trains everything
     shift_loss: float = 0.0  # image/pile, with a reference shift: weight of a second MSE, the shift's mix of moved references alone against each true frame (supervises where the character went); 0: none
+    truth_entry: float = 0.0  # image/pile, models fed the camera frame's latent (img2img entry, colour skip from the condition): share of clips that enter as the styled truth itself instead of the preset's restyle (a perfect read), so the UNet learns to keep a good entry; 0: none
     temporal_loss: float = 0.0  # image/pile, x_0-predicting models: weight of a second MSE, the predicted frames' frame-to-frame changes against the truth's, between neighbouring frames of one level (flicker); 0: none
     fill_prob: float = 0.25  # pile stage: share of batches shaped like a filling pile (fewer groups)
     latent_noise: float = 0.05  # autoencoder: decoder sees latents + this much noise (robust to diffusion errors)

@@ -125,7 +125,7 @@ class RainObjective(torch.nn.Module):
     def __init__(self, models: RainModels, config: ModelConfig, cond_drop: float = 0.0,
                  timesteps: str = "levels", context_jitter: float = 0.0, band_stride: int = 20,
                  rollout: float = 0.0, jitter_grid: int = 1, shift_loss: float = 0.0,
-                 temporal_loss: float = 0.0, rollout_depth: int = 1) -> None:
+                 temporal_loss: float = 0.0, rollout_depth: int = 1, truth_entry: float = 0.0) -> None:
         super().__init__()
         if timesteps not in ("levels", "bands"):
             raise ValueError(f"timesteps must be 'levels' or 'bands', got {timesteps!r}")
@@ -156,6 +156,10 @@ class RainObjective(torch.nn.Module):
                              f"and > 0 only for a model that predicts the sample (x_0), got {temporal_loss} with "
                              f"prediction_type {config.scheduler.prediction_type!r}")
         self.temporal_loss = temporal_loss
+        if not 0.0 <= truth_entry <= 1.0 or (truth_entry > 0 and not config.uses_condition_latents):
+            raise ValueError(f"truth_entry is a share of clips, within 0..1, and > 0 only for a model fed the camera "
+                             f"frame's latent (img2img entry or a colour skip from the condition); got {truth_entry}")
+        self.truth_entry = truth_entry
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
         self.vae = models.vae.requires_grad_(False).eval()
@@ -179,7 +183,8 @@ class RainObjective(torch.nn.Module):
             ref_latents = encode(self.vae, reference).float()  # (b, c, h, w)
             content = None  # (b, c, f, h, w) the conditions' latents: the img2img entry and a colour skip use them
             if self.config.uses_condition_latents:
-                content = encode_clip(self.vae, self.entering(conditions, reference))
+                content = self.with_truth_entries(encode_clip(self.vae, self.entering(conditions, reference)), x0,
+                                                  generator)
             aligned = None  # (b, c, f, h, w) the reference moved onto each frame, for a UNet that reads it
             if self.config.unet.aligned_reference:
                 if "aligned" not in batch:
@@ -239,6 +244,14 @@ class RainObjective(torch.nn.Module):
         flat = conditions.transpose(1, 2).flatten(0, 1)  # (b f, 3, S, S)
         controls = self.preset.read(reference).repeat_interleave(f, dim=0)  # (b f, n)
         return self.preset.apply(flat, controls).unflatten(0, (b, f)).transpose(1, 2)
+
+    def with_truth_entries(self, content: torch.Tensor, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """content (b, c, f, h, w) with the clips `truth_entry` draws replaced by the truth's latents x0: the entry a
+        perfect read of the exemplar would make, so the UNet learns what to do with a good entry."""
+        if self.truth_entry <= 0:
+            return content
+        picked = torch.rand((content.shape[0],), generator=generator, device=generator.device) < self.truth_entry
+        return torch.where(append_dims(picked.to(content.device), content.ndim), x0, content)
 
     def own_context(self, x0: torch.Tensor, x_t: torch.Tensor, levels: torch.Tensor, table: torch.Tensor,
                     reference: torch.Tensor, ref_latents: torch.Tensor, conditions: torch.Tensor,

@@ -130,7 +130,8 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
     objective = RainObjective(models, config, cfg.cond_drop, cfg.timesteps, cfg.context_jitter,
                               cfg.solver_step, rollout=cfg.rollout, rollout_depth=cfg.rollout_depth,
                               jitter_grid=cfg.jitter_grid,
-                              shift_loss=cfg.shift_loss, temporal_loss=cfg.temporal_loss).train()
+                              shift_loss=cfg.shift_loss, temporal_loss=cfg.temporal_loss,
+                              truth_entry=cfg.truth_entry).train()
     frames = IMAGE_FRAMES_PER_CLIP if single else config.pile.num_frames
     loader = _loader(cfg, config, frames, cfg.seed + 1)
     loop.run(cfg, objective, loader, lambda m, b, g: rain_step(m, b, g, cfg, single), out)
@@ -146,7 +147,7 @@ def train_distill(cfg: TrainConfig, init: Path | None, out: Path) -> Path:
         raise ValueError("--stage distill needs --teacher MODEL_DIR (a model trained with --timesteps bands)")
     unused = [flag for flag, on in (("--cond-drop", cfg.cond_drop), ("--context-jitter", cfg.context_jitter),
                                     ("--jitter-grid", cfg.jitter_grid != 1), ("--shift-loss", cfg.shift_loss),
-                                    ("--temporal-loss", cfg.temporal_loss),
+                                    ("--temporal-loss", cfg.temporal_loss), ("--truth-entry", cfg.truth_entry),
                                     ("--rollout", cfg.rollout), ("--rollout-depth", cfg.rollout_depth != 1),
                                     ("--timesteps", cfg.timesteps != "levels"), ("--entry", cfg.entry),
                                     ("--anchor", cfg.anchor != -1)) if on]
