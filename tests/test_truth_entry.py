@@ -42,8 +42,27 @@ def test_a_truth_entry_does_not_depend_on_the_camera_frames():
 
 def test_bad_truth_entries_are_refused():
     models, config = latent_model()
-    for share in (-0.1, 1.5):
+    for share in (-0.1, 1.5, True, float("nan")):
         with pytest.raises(ValueError, match="share of clips"):
             RainObjective(models, config, truth_entry=share)
     with pytest.raises(ValueError, match="camera frame's latent"):
         RainObjective(build_models(tiny(), seed=0), tiny(), truth_entry=0.5)  # tiny() enters from noise, no skip
+
+
+def test_the_pile_stage_passes_the_share_on_and_distillation_refuses_it(tmp_path):
+    """The stage hands `--truth-entry` to the objective (a noise-entry model refuses it there, a latent-entry model
+    trains and exports with it); distillation keeps the teacher's pile and refuses it before loading anything."""
+    from rain.checkpoint import load_models, save_models
+    from rain.train.stages import train_distill, train_rain
+    models, config = latent_model()
+    save_models(models, config, tmp_path / "latent")
+    save_models(build_models(tiny(), seed=0), tiny(), tmp_path / "noise")
+    cfg = TrainConfig(stage="pile", world="style", steps=1, batch_size=1, save_every=1, log_every=1,
+                      mixed_precision="no", truth_entry=0.5)
+    with pytest.raises(ValueError, match="camera frame's latent.*entry 'noise'"):
+        train_rain(cfg, tmp_path / "noise", tmp_path / "run_noise")
+    _, exported = load_models(train_rain(cfg, tmp_path / "latent", tmp_path / "run_latent"))
+    assert exported.pile.entry == "latent"
+    with pytest.raises(ValueError, match="--truth-entry"):
+        train_distill(TrainConfig(stage="distill", teacher=str(tmp_path / "latent"), truth_entry=0.5), None,
+                      tmp_path / "run_distill")

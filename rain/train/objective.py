@@ -156,9 +156,11 @@ class RainObjective(torch.nn.Module):
                              f"and > 0 only for a model that predicts the sample (x_0), got {temporal_loss} with "
                              f"prediction_type {config.scheduler.prediction_type!r}")
         self.temporal_loss = temporal_loss
-        if not 0.0 <= truth_entry <= 1.0 or (truth_entry > 0 and not config.uses_condition_latents):
+        if (isinstance(truth_entry, bool) or not 0.0 <= truth_entry <= 1.0
+                or (truth_entry > 0 and not config.uses_condition_latents)):
             raise ValueError(f"truth_entry is a share of clips, within 0..1, and > 0 only for a model fed the camera "
-                             f"frame's latent (img2img entry or a colour skip from the condition); got {truth_entry}")
+                             f"frame's latent (img2img entry or a colour skip from the condition); got {truth_entry!r} "
+                             f"with entry {config.pile.entry!r}, colour_skip {config.unet.colour_skip!r}")
         self.truth_entry = truth_entry
         self.unet, self.reference_net = models.unet, models.reference_net
         self.pose_guider, self.image_encoder = models.pose_guider, models.image_encoder
@@ -247,7 +249,8 @@ class RainObjective(torch.nn.Module):
 
     def with_truth_entries(self, content: torch.Tensor, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """content (b, c, f, h, w) with the clips `truth_entry` draws replaced by the truth's latents x0: the entry a
-        perfect read of the exemplar would make, so the UNet learns what to do with a good entry."""
+        perfect read of the exemplar would make, so the UNet learns what to do with a good entry. With a colour skip
+        from the condition those clips also hand the skip the clean target at every level, which it may copy."""
         if self.truth_entry <= 0:
             return content
         picked = torch.rand((content.shape[0],), generator=generator, device=generator.device) < self.truth_entry
