@@ -39,6 +39,7 @@ class UNetConfig:
     position_embedding: bool = False  # beyond the paper: a 2-D position grid after conv_in of both UNets (rain/models/position.py)
     output_head: int = 0  # beyond the paper: hidden width of a patch head added to the denoiser's conv_out (rain/models/output_head.py); 0: none
     colour_skip: str = ""  # beyond the paper, pixel space only: "condition" or "reference", the clean latent whose pixels the output copies through per-patch colour maps (rain/models/colour_skip.py); "": none
+    colour_skip_smooth: bool = False  # with colour_skip: the per-patch colour maps interpolated bilinearly between patch centres (no 16x16 seams in flat areas) instead of constant per patch
     reference_shift: int = 0  # beyond the paper, with colour_skip "reference": the reference is first moved per patch by a learned mix of shifts within +- this many pixels, on a REFERENCE_SHIFT_STEP grid (rain/models/reference_shift.py); 0: none
     reference_shift_axes: str = "joint"  # with reference_shift: "joint" = one softmax over the 2-D grid of shifts; "separable" = a softmax over the rows and one over the columns, every pixel (REFERENCE_SHIFT_AXES)
     aligned_reference: bool = False  # beyond the paper, faces, with colour_skip "reference": the UNet also reads the reference moved onto each frame by its face's similarity (rain/models/aligned_reference.py)
@@ -260,6 +261,8 @@ class ModelConfig:
             raise ValueError(f"UNetConfig.colour_skip must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {self.unet.colour_skip!r}")
         if self.unet.colour_skip and (self.vae.kind != "pixel" or self.pile.anchor):
             raise ValueError("UNetConfig.colour_skip maps pixel patches: it needs the pixel-space VAE and no anchor frame")
+        if self.unet.colour_skip_smooth and not self.unet.colour_skip:
+            raise ValueError("UNetConfig.colour_skip_smooth interpolates a colour skip's maps: the model has no colour skip")
         shift, axes = self.unet.reference_shift, self.unet.reference_shift_axes
         step = REFERENCE_SHIFT_STEP if axes == "joint" else 1
         if self.unet.aligned_reference and self.unet.colour_skip != "reference":

@@ -14,7 +14,7 @@ from rain.models import build_models
 from rain.models.colour_skip import RATE, ColourSkip, colour_source
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
-from rain.train.stages import train_rain, with_colour_skip
+from rain.train.stages import train_rain, with_colour_skip, with_smooth_maps
 
 SWAP_RED_BLUE = [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
 
@@ -111,3 +111,55 @@ def test_a_grown_colour_skip_starts_as_a_no_op_then_trains_saves_and_loads(tmp_p
     assert after.shape == before.shape and not np.array_equal(after, before)
     with pytest.raises(ValueError, match="cannot change it"):
         train_rain(dataclasses.replace(cfg, colour_skip="reference"), model, tmp_path / "run2")
+
+
+def random_maps(skip: ColourSkip, seed: int = 0) -> None:
+    """A different colour map in every patch: random conv weights, small enough to stay a colour map."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        skip.coefficients.weight.normal_(0, 0.02)
+        skip.coefficients.bias.copy_(torch.tensor([*np.ravel(np.eye(3)), 0.0, 0.0, 0.0]) / RATE)
+
+
+def test_smooth_maps_meet_the_per_patch_maps_at_patch_centres_with_no_seam():
+    """Smooth maps (`colour_skip_smooth`): one map in every patch gives the per-patch output exactly; different
+    maps are interpolated, so each patch's centre pixel (5x5 patches have one) gets its own patch's map, and no step
+    between neighbouring pixels at a patch border is larger than the steps inside a patch (per-patch maps jump)."""
+    blocky, smooth = ColourSkip(in_channels=8), ColourSkip(in_channels=8, smooth=True)
+    features, base = torch.randn(1, 8, 4, 4), torch.zeros(1, 75, 4, 4)
+    grey = F.pixel_unshuffle(torch.full((1, 3, 20, 20), 0.5), 5)  # a flat source: the output shows the maps alone
+    set_map(blocky, SWAP_RED_BLUE, (0.1, 0.2, 0.3))
+    set_map(smooth, SWAP_RED_BLUE, (0.1, 0.2, 0.3))
+    image = F.pixel_unshuffle(torch.rand(1, 3, 20, 20), 5)
+    torch.testing.assert_close(smooth(features, base, image), blocky(features, base, image))
+    random_maps(blocky)
+    smooth.load_state_dict(blocky.state_dict())
+    per_patch = F.pixel_shuffle(blocky(features, base, grey), 5)[0]  # (3, 20, 20)
+    interpolated = F.pixel_shuffle(smooth(features, base, grey), 5)[0]
+    torch.testing.assert_close(interpolated[:, 2::5, 2::5], per_patch[:, 2::5, 2::5])
+    assert not torch.allclose(interpolated, per_patch)
+    for frame, seam in ((per_patch, True), (interpolated, False)):
+        steps = (frame[:, :, 1:] - frame[:, :, :-1]).abs().amax(dim=(0, 1))  # (19,): between columns x and x + 1
+        border, inside = steps[4::5].max(), steps[[x for x in range(19) if x % 5 != 4]].max()
+        assert (border > 1e-3 and inside == 0) if seam else (border <= inside + 1e-6)
+    with pytest.raises(ValueError, match="square patches"):
+        smooth(torch.randn(1, 8, 4, 4), torch.randn(1, 6, 4, 4), torch.randn(1, 6, 4, 4))
+
+
+def test_smooth_maps_are_switched_on_by_a_stage_saved_and_refused_without_a_skip(tmp_path):
+    config = tiny_pixel("condition")
+    models = build_models(config, seed=0)
+    assert not models.unet.skip.smooth
+    smoothed = with_smooth_maps(models, config, 1)
+    assert smoothed.unet.colour_skip_smooth and models.unet.skip.smooth
+    assert with_smooth_maps(models, smoothed, 0) is smoothed  # 0 keeps the model's setting
+    save_models(models, smoothed, tmp_path / "m")
+    loaded, loaded_config = load_models(tmp_path / "m")
+    assert loaded_config.unet.colour_skip_smooth and loaded.unet.skip.smooth
+    with pytest.raises(ValueError, match="is 1 .* or 0"):
+        with_smooth_maps(models, config, 2)
+    plain = tiny_pixel()
+    with pytest.raises(ValueError, match="has no colour skip"):
+        with_smooth_maps(build_models(plain, seed=0), plain, 1)
+    with pytest.raises(ValueError, match="has no colour skip"):
+        dataclasses.replace(plain, unet=dataclasses.replace(plain.unet, colour_skip_smooth=True)).validate()

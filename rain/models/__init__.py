@@ -56,7 +56,8 @@ def build_models(config: ModelConfig, seed: int | None = 0) -> RainModels:
         torch.manual_seed(seed)
     position = config.unet.position_embedding
     unet = RainUNet(position_embedding=position, output_head=config.unet.output_head,
-                    colour_skip=bool(config.unet.colour_skip), reference_shift=config.unet.reference_shift,
+                    colour_skip=bool(config.unet.colour_skip), colour_skip_smooth=config.unet.colour_skip_smooth,
+                    reference_shift=config.unet.reference_shift,
                     reference_shift_axes=config.unet.reference_shift_axes, aligned_reference=config.unet.aligned_reference,
                     aligned_shift=config.unet.aligned_shift,
                     **config.unet.motion_unet_kwargs())

@@ -12,11 +12,17 @@ fine-tunes of 400-800 steps moved M by only ~0.05.) A colour grade, a palette ra
 background stays where it was" are all such maps (a per-patch least-squares fit of the style world's
 palette and grade styles from the camera frame measures 29-38 dB, against 12-16 dB for the frame itself).
 Its conv starts at zero, so a model that grows the skip computes what it computed before.
+With `smooth` the maps are read at the patch centres and interpolated bilinearly to every pixel in between
+(clamped at the frame's border), so neighbouring patches no longer meet at a visible 16x16 seam in flat areas; a
+map that is the same in every patch gives the same output either way.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from rain.config import COLOUR_SKIP_SOURCES
@@ -40,9 +46,18 @@ def colour_source(kind: str, reference_latents: torch.Tensor, condition_latents:
     raise ValueError(f"colour skip source must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {kind!r}")
 
 
+def per_pixel(coeffs: torch.Tensor, patch: int) -> torch.Tensor:
+    """Per-patch coefficients (n, k, h, w) -> interpolated between patch centres to every pixel, in pixel_unshuffle's
+    layout (n, k, p*p, h, w)."""
+    n, k, h, w = coeffs.shape
+    pixels = F.interpolate(coeffs, scale_factor=patch, mode="bilinear", align_corners=False)  # (n, k, h*p, w*p)
+    return F.pixel_unshuffle(pixels, patch).reshape(n, k, patch * patch, h, w)
+
+
 class ColourSkip(nn.Module):
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, smooth: bool = False) -> None:
         super().__init__()
+        self.smooth = smooth  # the maps interpolated between patch centres (True) or constant per patch
         self.coefficients = nn.Conv2d(in_channels, COEFFICIENTS, kernel_size=3, padding=1)
         nn.init.zeros_(self.coefficients.weight)  # an identity start: conv_out alone
         nn.init.zeros_(self.coefficients.bias)
@@ -54,9 +69,17 @@ class ColourSkip(nn.Module):
         if c % 3:
             raise ValueError(f"a colour skip maps RGB pixel patches (3 * p * p channels), got {c} channels")
         coeffs = self.coefficients(features).float() * RATE  # (n, 12, h, w)
-        matrix = coeffs[:, :9].reshape(n, 3, 3, h, w)  # (n, out, in, h, w)
-        offset = coeffs[:, 9:].reshape(n, 3, 1, h, w)  # (n, out, 1, h, w)
         y = base.float().reshape(n, 3, c // 3, h, w)  # (n, in, p*p, h, w): pixel_unshuffle's layout
         difference = source.float().reshape(y.shape) - y
-        mapped = y + torch.einsum("noihw,niphw->nophw", matrix, difference) + offset  # (n, out, p*p, h, w)
+        if self.smooth:
+            patch = math.isqrt(c // 3)
+            if patch * patch != c // 3:
+                raise ValueError(f"smooth colour maps need square patches (3 * p * p channels), got {c} channels")
+            coeffs = per_pixel(coeffs, patch)  # (n, 12, p*p, h, w)
+            matrix = coeffs[:, :9].reshape(n, 3, 3, -1, h, w)  # (n, out, in, p*p, h, w)
+            mapped = y + torch.einsum("noiphw,niphw->nophw", matrix, difference) + coeffs[:, 9:]
+        else:
+            matrix = coeffs[:, :9].reshape(n, 3, 3, h, w)  # (n, out, in, h, w)
+            offset = coeffs[:, 9:].reshape(n, 3, 1, h, w)  # (n, out, 1, h, w)
+            mapped = y + torch.einsum("noihw,niphw->nophw", matrix, difference) + offset  # (n, out, p*p, h, w)
         return mapped.reshape(n, c, h, w)

@@ -27,7 +27,7 @@ class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
     def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
-                 reference_shift: int = 0, reference_shift_axes: str = "joint", aligned_reference: bool = False,
+                 colour_skip_smooth: bool = False, reference_shift: int = 0, reference_shift_axes: str = "joint", aligned_reference: bool = False,
                  aligned_shift: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
@@ -39,6 +39,8 @@ class RainUNet(UNetMotionModel):
             self.add_output_head(output_head)
         if colour_skip:
             self.add_colour_skip()
+        if colour_skip_smooth:
+            self.smooth_colour_maps()
         if reference_shift:
             self.add_reference_shift(reference_shift, reference_shift_axes)
         if aligned_reference:
@@ -58,6 +60,12 @@ class RainUNet(UNetMotionModel):
         if self.skip is not None:
             raise ValueError("this UNet already has a colour skip")
         self.skip = ColourSkip(self.conv_out.in_channels).to(self.conv_out.weight.device, self.conv_out.weight.dtype)
+
+    def smooth_colour_maps(self) -> None:
+        """Interpolate the colour skip's maps between patch centres from now on (no weight changes)."""
+        if self.skip is None:
+            raise ValueError("only a colour skip's maps can be smoothed: this UNet has none")
+        self.skip.smooth = True
 
     def add_reference_shift(self, radius: int, axes: str = "joint") -> None:
         """Grow a reference shift of `radius` pixels, its softmax over `axes`, in front of the colour skip (a no-op

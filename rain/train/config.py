@@ -39,6 +39,7 @@ class TrainConfig:
     rollout_depth: int = 1  # pile, with rollout: UNet calls rolled out per batch (each older group starts this many calls back, as noised truth or the entry), so errors compound as over a stream's levels; the pile's levels - 1 rolls every group out from its entry
     output_head: int = 0  # image/pile: grow a patch head of this width on a model without one (rain/models/output_head.py; it starts as a no-op)
     colour_skip: str = ""  # image/pile: grow a colour skip from this source ("condition" or "reference") on a model without one (rain/models/colour_skip.py; it starts as a no-op)
+    smooth_maps: int = 0  # image/pile: 1 interpolates a colour skip's maps between patch centres from now on (UNetConfig.colour_skip_smooth; no weight changes); 0 keeps the model's
     reference_shift: int = 0  # image/pile: grow a reference shift of +- this many pixels in front of a colour skip from the reference (rain/models/reference_shift.py; it starts as a no-op)
     reference_shift_axes: str = "joint"  # image/pile, with reference_shift: the grown shift's softmax, "joint" (2-D grid) or "separable" (per axis, every pixel); UNetConfig.reference_shift_axes
     aligned_reference: int = 0  # image/pile, face world: 1 grows a reader of the reference aligned to each frame on a UNet with a colour skip from the reference (rain/models/aligned_reference.py; it starts as a no-op)

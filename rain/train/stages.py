@@ -120,6 +120,7 @@ def train_rain(cfg: TrainConfig, init: Path | ModelConfig, out: Path) -> Path:
                        "as it is; retrain it afterwards with --stage refiner")
     config = with_output_head(models, with_pile_settings(config, cfg), cfg.output_head)
     config = with_colour_skip(models, config, cfg.colour_skip)
+    config = with_smooth_maps(models, config, cfg.smooth_maps)
     config = with_reference_shift(models, config, cfg.reference_shift, cfg.reference_shift_axes)
     config = with_aligned_reference(models, config, cfg)
     single = cfg.stage == "image"
@@ -202,6 +203,13 @@ def with_output_head(models: RainModels, config: ModelConfig, width: int) -> Mod
 def with_colour_skip(models: RainModels, config: ModelConfig, source: str) -> ModelConfig:
     """`--colour-skip SOURCE`: grow a colour skip on a UNet without one (the model is unchanged until trained)."""
     return _grown(config, "colour_skip", source, "a colour skip from the", models.unet.add_colour_skip)
+
+
+def with_smooth_maps(models: RainModels, config: ModelConfig, on: int) -> ModelConfig:
+    """`--smooth-maps 1`: interpolate the colour skip's maps between patch centres from now on."""
+    if on not in (0, 1):
+        raise ValueError(f"--smooth-maps is 1 (smooth the colour skip's maps) or 0 (keep the model's), got {on}")
+    return _grown(config, "colour_skip_smooth", bool(on), "smooth colour maps:", models.unet.smooth_colour_maps)
 
 
 def with_reference_shift(models: RainModels, config: ModelConfig, radius: int, axes: str = "joint") -> ModelConfig:
