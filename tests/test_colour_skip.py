@@ -11,7 +11,7 @@ from conftest import random_images
 from rain.checkpoint import load_models, save_models
 from rain.config import PileConfig, SchedulerConfig, VAEConfig, tiny
 from rain.models import build_models
-from rain.models.colour_skip import RATE, ColourSkip, colour_source
+from rain.models.colour_skip import RATE, ColourSkip, colour_source, per_pixel
 from rain.pipeline import RainPipeline
 from rain.train.config import TrainConfig
 from rain.train.stages import train_rain, with_colour_skip, with_smooth_maps
@@ -144,6 +144,15 @@ def test_smooth_maps_meet_the_per_patch_maps_at_patch_centres_with_no_seam():
         assert (border > 1e-3 and inside == 0) if seam else (border <= inside + 1e-6)
     with pytest.raises(ValueError, match="square patches"):
         smooth(torch.randn(1, 8, 4, 4), torch.randn(1, 6, 4, 4), torch.randn(1, 6, 4, 4))
+
+
+@pytest.mark.parametrize("patch", [5, 16])
+def test_per_pixel_maps_match_torch_bilinear_interpolation(patch):
+    """Parity with a reference implementation: per_pixel's precomputed weights give F.interpolate's bilinear
+    upsampling (half-pixel centres, edges clamped) in pixel_unshuffle's layout."""
+    coeffs = torch.randn(2, 12, 4, 3)
+    expected = F.pixel_unshuffle(F.interpolate(coeffs, scale_factor=patch, mode="bilinear", align_corners=False), patch)
+    torch.testing.assert_close(per_pixel(coeffs, patch), expected.reshape(2, 12, patch * patch, 4, 3))
 
 
 def test_smooth_maps_are_switched_on_by_a_stage_saved_and_refused_without_a_skip(tmp_path):

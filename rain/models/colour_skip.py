@@ -19,6 +19,7 @@ map that is the same in every patch gives the same output either way.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -46,12 +47,25 @@ def colour_source(kind: str, reference_latents: torch.Tensor, condition_latents:
     raise ValueError(f"colour skip source must be one of {COLOUR_SKIP_SOURCES} or '' (none), got {kind!r}")
 
 
+@functools.lru_cache(maxsize=8)
+def bilinear_weights(patch: int) -> torch.Tensor:
+    """(p*p, 9): each pixel's weight on the maps of its patch and the 8 around it (rows -1, 0, +1 x columns -1, 0,
+    +1), bilinear between patch centres; computed once per patch size (a constant, never written to)."""
+    u = (torch.arange(patch, dtype=torch.float32) + 0.5) / patch - 0.5  # (p,): offset from the centre, in patches
+    rows = torch.stack([(-u).clamp(min=0), 1 - u.abs(), u.clamp(min=0)], dim=1)  # (p, 3)
+    return torch.einsum("ya,xb->yxab", rows, rows).reshape(patch * patch, 9)
+
+
 def per_pixel(coeffs: torch.Tensor, patch: int) -> torch.Tensor:
-    """Per-patch coefficients (n, k, h, w) -> interpolated between patch centres to every pixel, in pixel_unshuffle's
-    layout (n, k, p*p, h, w)."""
+    """Per-patch coefficients (n, k, h, w) -> interpolated bilinearly between patch centres to every pixel (the
+    frame's border patches extended outwards), in pixel_unshuffle's layout (n, k, p*p, h, w)."""
     n, k, h, w = coeffs.shape
-    pixels = F.interpolate(coeffs, scale_factor=patch, mode="bilinear", align_corners=False)  # (n, k, h*p, w*p)
-    return F.pixel_unshuffle(pixels, patch).reshape(n, k, patch * patch, h, w)
+    padded = F.pad(coeffs, (1, 1, 1, 1), mode="replicate")  # (n, k, h + 2, w + 2)
+    around = torch.stack([padded[:, :, a:a + h, b:b + w] for a in range(3) for b in range(3)], 2)  # (n, k, 9, h, w)
+    weights = bilinear_weights(patch).to(coeffs.device, coeffs.dtype)  # (p*p, 9)
+    with torch.autocast(coeffs.device.type, enabled=False):  # in the coefficients' own precision
+        pixels = weights @ around.reshape(n, k, 9, h * w)  # (n, k, p*p, h * w)
+    return pixels.reshape(n, k, patch * patch, h, w)
 
 
 class ColourSkip(nn.Module):
@@ -75,9 +89,10 @@ class ColourSkip(nn.Module):
             patch = math.isqrt(c // 3)
             if patch * patch != c // 3:
                 raise ValueError(f"smooth colour maps need square patches (3 * p * p channels), got {c} channels")
-            coeffs = per_pixel(coeffs, patch)  # (n, 12, p*p, h, w)
-            matrix = coeffs[:, :9].reshape(n, 3, 3, -1, h, w)  # (n, out, in, p*p, h, w)
-            mapped = y + torch.einsum("noiphw,niphw->nophw", matrix, difference) + coeffs[:, 9:]
+            coeffs = per_pixel(coeffs, patch)  # (n, 12, p*p, h, w): row-major matrix (out x in), then offset
+            mapped = y + coeffs[:, 9:]  # (n, out, p*p, h, w)
+            for i in range(3):  # the matrix's column i times the difference's channel i
+                mapped = mapped + coeffs[:, i:9:3] * difference[:, i:i + 1]
         else:
             matrix = coeffs[:, :9].reshape(n, 3, 3, h, w)  # (n, out, in, h, w)
             offset = coeffs[:, 9:].reshape(n, 3, 1, h, w)  # (n, out, 1, h, w)
