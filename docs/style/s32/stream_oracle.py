@@ -57,6 +57,29 @@ class Oracle(RainPipeline):
         return dataclasses.replace(ref, preset=true_raw(self.models.preset, ref.preset, self.style))
 
 
+def entry_pile_ablation(pipe: RainPipeline, abl: RainPipeline, world, seed: int) -> list[dict]:
+    """The metrics of one sequence's restyled entry, of its stream through the pile and through the ablation."""
+    conds, truths = zip(*[(c, t) for _, c, t in world.frames()])
+    with torch.no_grad():
+        entry = to_uint8(pipe.restyled(pipe.encode_reference(world.reference), to_tensor(np.stack(conds))))
+    row = [summarize(entry, np.stack(truths))]
+    for p in (pipe, abl):
+        pairs = list(stream_sequence(p, world, seed=seed))
+        row.append(summarize(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])))
+    return row
+
+
+def row_text(row: list[dict]) -> str:
+    return " | ".join(f"{n} {m['psnr']:.2f} dB flicker {m['flicker']:.2f}" for n, m in zip(("entry", "pile", "abl"), row))
+
+
+def mean_text(rows: list) -> str:
+    """rows: per sequence, [PSNR, flicker] of entry, pile and ablation."""
+    a = np.array(rows).mean(0)
+    return (f"mean of {len(rows)}: entry {a[0, 0]:.2f} dB flicker {a[0, 1]:.3f} | pile {a[1, 0]:.2f} {a[1, 1]:.3f} | "
+            f"ablation {a[2, 0]:.2f} {a[2, 1]:.3f} | ratio {a[1, 1] / a[2, 1]:.3f}")
+
+
 def main(model: str, count: int, frames: int) -> None:
     models, config = load_models(model)
     make = world_factory("style", config.resolution, "palette,grade", "")
@@ -68,21 +91,11 @@ def main(model: str, count: int, frames: int) -> None:
         rows = []
         for i in range(count):
             world = make(HELD_OUT_SEED_START + i, frames)
-            conds, truths = zip(*[(c, t) for _, c, t in world.frames()])
             pipe.style = abl.style = world.style if oracle else None
-            with torch.no_grad():
-                entry = to_uint8(pipe.restyled(pipe.encode_reference(world.reference), to_tensor(np.stack(conds))))
-            row = [summarize(entry, np.stack(truths))]
-            for p in (pipe, abl):
-                pairs = list(stream_sequence(p, world, seed=i))
-                row.append(summarize(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])))
+            row = entry_pile_ablation(pipe, abl, world, seed=i)
             rows.append([[m["psnr"], m["flicker"]] for m in row])
-            print(f"oracle={oracle} {i:2d} {world.style.family:7s} " + " | ".join(
-                f"{n} {m['psnr']:.2f} dB flicker {m['flicker']:.2f}" for n, m in zip(("entry", "pile", "abl"), row)),
-                flush=True)
-        a = np.array(rows).mean(0)
-        print(f"oracle={oracle} mean of {count}: entry {a[0, 0]:.2f} dB flicker {a[0, 1]:.3f} | pile {a[1, 0]:.2f} "
-              f"{a[1, 1]:.3f} | ablation {a[2, 0]:.2f} {a[2, 1]:.3f} | ratio {a[1, 1] / a[2, 1]:.3f}", flush=True)
+            print(f"oracle={oracle} {i:2d} {world.style.family:7s} {row_text(row)}", flush=True)
+        print(f"oracle={oracle} {mean_text(rows)}", flush=True)
 
 
 if __name__ == "__main__":

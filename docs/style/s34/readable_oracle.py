@@ -12,12 +12,10 @@ import sys
 import numpy as np
 import torch
 
-from docs.style.s32.stream_oracle import true_raw
+from docs.style.s32.stream_oracle import entry_pile_ablation, mean_text, row_text, true_raw
 from rain.checkpoint import load_models
 from rain.eval.cli import world_factory
-from rain.eval.evaluate import stream_sequence, without_temporal
-from rain.eval.metrics import summarize
-from rain.images import to_tensor, to_uint8
+from rain.eval.evaluate import without_temporal
 from rain.pipeline import RainPipeline
 from rain.train.config import HELD_OUT_SEED_START
 
@@ -60,24 +58,13 @@ def main(model: str, count: int, frames: int) -> None:
     rows = []
     for i in range(count):
         world = make(HELD_OUT_SEED_START + i, frames)
-        conds, truths = zip(*[(c, t) for _, c, t in world.frames()])
         pipe.world = abl.world = world
-        with torch.no_grad():
-            entry = to_uint8(pipe.restyled(pipe.encode_reference(world.reference), to_tensor(np.stack(conds))))
-        row = [summarize(entry, np.stack(truths))]
-        for p in (pipe, abl):
-            pairs = list(stream_sequence(p, world, seed=i))
-            row.append(summarize(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])))
+        row = entry_pile_ablation(pipe, abl, world, seed=i)
         rows.append([[m["psnr"], m["flicker"]] for m in row])
         src = world.reference_source
         print(f"{i:2d} {world.style.family:7s} exemplar {src.kind}/{getattr(src, 'name', None)} blind "
-              f"{','.join(blind_controls(world)) or '-'} | " + " | ".join(
-                  f"{n} {m['psnr']:.2f} dB flicker {m['flicker']:.2f}" for n, m in zip(("entry", "pile", "abl"), row)),
-              flush=True)
-    a = np.array(rows).mean(0)
-    print(f"mean of {count}: entry {a[0, 0]:.2f} dB flicker {a[0, 1]:.3f} | pile {a[1, 0]:.2f} {a[1, 1]:.3f} | "
-          f"ablation {a[2, 0]:.2f} {a[2, 1]:.3f} | ratio {a[1, 1] / a[2, 1]:.3f}", flush=True)
-
+              f"{','.join(blind_controls(world)) or '-'} | {row_text(row)}", flush=True)
+    print(mean_text(rows), flush=True)
 
 if __name__ == "__main__":
     main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
