@@ -27,8 +27,8 @@ class RainUNet(UNetMotionModel):
     """Frames are folded into the batch for the spatial layers; temporal modules unfold them."""
 
     def __init__(self, position_embedding: bool = False, output_head: int = 0, colour_skip: bool = False,
-                 colour_skip_smooth: bool = False, reference_shift: int = 0, reference_shift_axes: str = "joint", aligned_reference: bool = False,
-                 aligned_shift: int = 0, **kwargs) -> None:
+                 colour_skip_smooth: bool = False, reference_shift: int = 0, reference_shift_axes: str = "joint",
+                 aligned_reference: bool = False, aligned_shift: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.position = GridPosition(kwargs["block_out_channels"][0]) if position_embedding else None
         self.head: PatchHead | None = None
